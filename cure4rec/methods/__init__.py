@@ -1,0 +1,1 @@
+"""cure4rec.methods."""

@@ -1,0 +1,184 @@
+"""The UnlearningMethod protocol: learn once, then unlearn requests (one batch or a stream).
+
+Public verbs (`learn`, `unlearn`, `unlearn_stream`) wrap the protected hooks
+(`_learn`, `_unlearn`) with the checks every method owes the benchmark: inputs are not
+mutated, the request is a subset of the train set the state was learned on, seeds are
+derived from the context, time is measured, and the served model's scores are finite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from cure4rec.config import config_from_dict, config_to_dict
+from cure4rec.context import RunContext
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError, MethodContractError
+from cure4rec.forget.request import ForgetRequest, RequestKind
+from cure4rec.metrics.efficiency import Timing, latency_summary, measure
+from cure4rec.models.base import ModelSpec, Recommender
+from cure4rec.registry import Registry
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """What a method is: exact or approximate, what it needs, what it supports, where from."""
+
+    name: str
+    exact: bool
+    reference: str
+    request_kinds: tuple[RequestKind, ...] = ("users", "interactions", "items")
+    models: tuple[str, ...] = ("*",)
+    needs: tuple[str, ...] = ("train",)
+    notes: str = ""
+
+
+@dataclass
+class LearnedState:
+    """The original model plus whatever the method keeps to unlearn later."""
+
+    model: Recommender
+    train: Interactions
+    extra: dict[str, Any] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
+    valid: Interactions | None = None
+
+
+@dataclass
+class UnlearnResult:
+    """The unlearned model, the state to continue from (streams), and the measured cost."""
+
+    model: Recommender
+    state: LearnedState
+    timing: Timing
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StreamResult:
+    """A sequence of requests applied one after another."""
+
+    model: Recommender
+    state: LearnedState
+    timings: list[Timing]
+
+    def summary(self) -> dict[str, float]:
+        return latency_summary([t.wall_s for t in self.timings])
+
+
+def _fingerprint(x: Interactions) -> str:
+    h = hashlib.sha256()
+    for a in (x.user, x.item, x.rating, x.timestamp):
+        if a is not None:
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class UnlearningMethod(ABC):
+    """Base class of every unlearning method.
+
+    Subclasses set ``card`` and a frozen ``Config`` dataclass, and implement ``_learn`` and
+    ``_unlearn``. They register with ``@METHODS.register("name")``.
+    """
+
+    card: ClassVar[MethodCard]
+
+    @dataclass(frozen=True)
+    class Config:
+        pass
+
+    def __init__(self, model: ModelSpec | str, config: dict[str, Any] | Any = None) -> None:
+        self.model_spec = ModelSpec(model) if isinstance(model, str) else model
+        self.config = config_from_dict(type(self).Config, config,
+                                       where=f"method {self.card.name}")
+        allowed = self.card.models
+        if "*" not in allowed and self.model_spec.name not in allowed:
+            raise ConfigError(f"method {self.card.name!r} does not support model "
+                              f"{self.model_spec.name!r}; supported: {', '.join(allowed)}")
+
+    def describe(self) -> dict[str, Any]:
+        """Name and config as plain JSON (for run records)."""
+        return {"name": self.card.name, "config": config_to_dict(self.config)}
+
+    # ------------------------------------------------------------------ public verbs
+    def learn(self, train: Interactions, ctx: RunContext,
+              valid: Interactions | None = None) -> LearnedState:
+        """Train the original model (and the method's state) on the full train set."""
+        before = _fingerprint(train)
+        with ctx.torch_threads(), measure() as t:
+            state = self._learn(train, valid, ctx.child(f"{self.card.name}-learn"))
+        if _fingerprint(train) != before:
+            raise MethodContractError(f"{self.card.name}: learn() mutated the train set")
+        state.timing = t
+        state.valid = valid
+        _check_finite(state.model, self.card.name, "learn")
+        return state
+
+    def unlearn(self, state: LearnedState, request: ForgetRequest,
+                ctx: RunContext) -> UnlearnResult:
+        """Forget `request` from the learned state; returns the model to serve now."""
+        if request.kind not in self.card.request_kinds:
+            raise ConfigError(f"method {self.card.name!r} handles requests of kind "
+                              f"{', '.join(self.card.request_kinds)}, not {request.kind!r}")
+        request.check_against(state.train)
+        before = (_fingerprint(state.train), _fingerprint(request.forget))
+        with ctx.torch_threads(), measure() as t:
+            result = self._unlearn(state, request, ctx.child(f"{self.card.name}-unlearn"))
+        if (_fingerprint(state.train), _fingerprint(request.forget)) != before:
+            raise MethodContractError(f"{self.card.name}: unlearn() mutated its inputs")
+        result.timing = t
+        _check_finite(result.model, self.card.name, "unlearn")
+        return result
+
+    def unlearn_stream(self, state: LearnedState, requests: Sequence[ForgetRequest],
+                       ctx: RunContext) -> StreamResult:
+        """Apply `requests` one after another, each against the previous state."""
+        timings: list[Timing] = []
+        model = state.model
+        for n, req in enumerate(requests):
+            res = self.unlearn(state, req, ctx.child(f"request{n}"))
+            state, model = res.state, res.model
+            timings.append(res.timing)
+        return StreamResult(model, state, timings)
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _learn(self, train: Interactions, valid: Interactions | None,
+               ctx: RunContext) -> LearnedState:
+        """Build the state. `ctx` is already specific to this method's learn phase."""
+
+    @abstractmethod
+    def _unlearn(self, state: LearnedState, request: ForgetRequest,
+                 ctx: RunContext) -> UnlearnResult:
+        """Return the unlearned model and the new state (train = state.train minus forget).
+
+        The returned `UnlearnResult.timing` is overwritten by the caller's measurement.
+        """
+
+
+def _check_finite(model: Recommender, method: str, phase: str, n_probe: int = 64) -> None:
+    users = np.arange(min(n_probe, model.n_users))
+    if len(users) == 0:
+        return
+    with torch.no_grad():
+        s = model.score(users)
+    if not torch.isfinite(s).all():
+        raise MethodContractError(f"{method}: {phase}() produced non-finite scores")
+
+
+METHODS: Registry[type[UnlearningMethod]] = Registry("method", "cure4rec.methods")
+METHODS.builtin_package = "cure4rec.methods"
+
+
+def make_method(name: str, model: ModelSpec | str,
+                config: dict[str, Any] | None = None) -> UnlearningMethod:
+    """Instantiate a registered (or `module:Class`) method for `model`."""
+    cls = METHODS.get(name)
+    return cls(model, config)
