@@ -12,7 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -25,6 +25,12 @@ from cure4rec.forget.request import ForgetRequest, RequestKind
 from cure4rec.metrics.efficiency import Timing, latency_summary, measure
 from cure4rec.models.base import ModelSpec, Recommender
 from cure4rec.registry import Registry
+
+
+class RegularizerFactory(Protocol):
+    """Builds a training regularizer `(model, batch) -> Tensor` for a given train set."""
+
+    def __call__(self, train: Interactions, ctx: RunContext) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,10 @@ class UnlearningMethod(ABC):
     class Config:
         pass
 
-    def __init__(self, model: ModelSpec | str, config: dict[str, Any] | Any = None) -> None:
+    def __init__(self, model: ModelSpec | str, config: dict[str, Any] | Any = None,
+                 regularizers: Sequence[RegularizerFactory] = ()) -> None:
         self.model_spec = ModelSpec(model) if isinstance(model, str) else model
+        self.regularizer_factories = tuple(regularizers)
         self.config = config_from_dict(type(self).Config, config,
                                        where=f"method {self.card.name}")
         allowed = self.card.models
@@ -105,7 +113,18 @@ class UnlearningMethod(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Name and config as plain JSON (for run records)."""
-        return {"name": self.card.name, "config": config_to_dict(self.config)}
+        out = {"name": self.card.name, "config": config_to_dict(self.config)}
+        if self.regularizer_factories:
+            out["regularizers"] = [getattr(f, "name", repr(f)) for f in self.regularizer_factories]
+        return out
+
+    def training_regularizers(self, train: Interactions, ctx: RunContext) -> tuple[Any, ...]:
+        """Extra loss terms for every model this method trains on `train` (e.g. UCDS fairness).
+
+        Training-based methods pass the result as ``regularizers=`` to ``TorchRecommender.fit``
+        each time they train a (sub-)model, built from the data that model is trained on.
+        """
+        return tuple(f(train, ctx) for f in self.regularizer_factories)
 
     # ------------------------------------------------------------------ public verbs
     def learn(self, train: Interactions, ctx: RunContext,
@@ -177,8 +196,8 @@ METHODS: Registry[type[UnlearningMethod]] = Registry("method", "cure4rec.methods
 METHODS.builtin_package = "cure4rec.methods"
 
 
-def make_method(name: str, model: ModelSpec | str,
-                config: dict[str, Any] | None = None) -> UnlearningMethod:
+def make_method(name: str, model: ModelSpec | str, config: dict[str, Any] | None = None,
+                regularizers: Sequence[RegularizerFactory] = ()) -> UnlearningMethod:
     """Instantiate a registered (or `module:Class`) method for `model`."""
     cls = METHODS.get(name)
-    return cls(model, config)
+    return cls(model, config, regularizers)

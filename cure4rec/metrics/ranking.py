@@ -1,0 +1,156 @@
+"""Full-ranking utility metrics: NDCG, Recall, HR, Precision, MRR at k, per user.
+
+Each user's ranking covers every item not in their `history` (the train set the model was
+fitted on). Users without test items are skipped. Computation runs in user batches with
+`torch.topk`, so memory is bounded by `batch_users × n_items` whatever the catalogue size.
+
+Modes:
+- ``standard`` (default): NDCG@k = DCG@k / IDCG@k with IDCG truncated at min(|T_u|, k);
+  Recall@k = hits/|T_u|; HR@k = 1[hits > 0]; Precision@k = hits/k; MRR@k = 1/rank of the
+  first hit within k (0 if none).
+- ``cure4rec-compat``: the public CURE4Rec code's semantics, for like-for-like comparison
+  with its published tables: IDCG over all |T_u| test items (not truncated at k), and the
+  value it reports as "HR" is Recall (so ``hr@k`` holds Recall@k in this mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
+
+Mode = Literal["standard", "cure4rec-compat"]
+MODES: tuple[str, ...] = ("standard", "cure4rec-compat")
+METRICS: tuple[str, ...] = ("ndcg", "recall", "hr", "precision", "mrr")
+HIGHER_IS_BETTER = {m: True for m in METRICS}
+
+ScoreFn = Callable[[np.ndarray], torch.Tensor]
+
+
+@dataclass
+class RankingResult:
+    """Per-user metric arrays (aligned with `users`) and their means."""
+
+    users: np.ndarray
+    per_user: dict[str, np.ndarray] = field(default_factory=dict)
+    mode: str = "standard"
+    ks: tuple[int, ...] = (10, 20)
+
+    def mean(self, metric: str) -> float:
+        """Mean over evaluated users (NaN when there are none)."""
+        v = self.per_user[metric]
+        return float(v.mean()) if len(v) else float("nan")
+
+    def means(self) -> dict[str, float]:
+        """Every metric's mean, keyed like `ndcg@20`."""
+        return {k: self.mean(k) for k in sorted(self.per_user)}
+
+    def restrict(self, users: np.ndarray) -> RankingResult:
+        """The same metrics for the subset of evaluated users that is in `users`."""
+        keep = np.isin(self.users, users)
+        return RankingResult(self.users[keep], {k: v[keep] for k, v in self.per_user.items()},
+                             self.mode, self.ks)
+
+
+def _score_fn(model: object) -> ScoreFn:
+    if callable(getattr(model, "score", None)):
+        return model.score  # type: ignore[attr-defined, no-any-return]
+    if callable(model):
+        return model  # type: ignore[return-value]
+    raise TypeError("expected a Recommender or a callable users -> scores")
+
+
+def _masked_scores(score: ScoreFn, users: np.ndarray, history: sp.csr_matrix | None
+                   ) -> torch.Tensor:
+    s = score(users).detach().to("cpu", torch.float32).clone()
+    if history is not None:
+        sub = history[users]
+        rows = np.repeat(np.arange(len(users)), np.diff(sub.indptr))
+        s[torch.from_numpy(rows), torch.from_numpy(sub.indices.astype(np.int64))] = -torch.inf
+    return s
+
+
+def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
+          history: Interactions | None = None, batch_users: int = 1024) -> torch.Tensor:
+    """The top-`k` item indices per user (history excluded), `LongTensor[len(users), k]`."""
+    users = np.asarray(users, dtype=np.int64)
+    score = _score_fn(model)
+    hist = history.csr() if history is not None else None
+    out = []
+    for start in range(0, len(users), batch_users):
+        b = users[start:start + batch_users]
+        out.append(torch.topk(_masked_scores(score, b, hist), k, dim=1).indices)
+    return torch.cat(out) if out else torch.empty((0, k), dtype=torch.long)
+
+
+def evaluate_ranking(model: object, history: Interactions | None, test: Interactions,
+                     ks: Sequence[int] = (10, 20), mode: Mode = "standard",
+                     users: np.ndarray | None = None, batch_users: int = 1024
+                     ) -> RankingResult:
+    """Metrics of `model` on `test`, ranking all items outside each user's `history`.
+
+    `users` restricts evaluation to those users (still only those with test items).
+    """
+    if mode not in MODES:
+        raise ConfigError(f"unknown metric mode {mode!r}; use one of {', '.join(MODES)}")
+    ks = tuple(sorted(set(int(k) for k in ks)))
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"cut-offs must be positive integers, got {ks}")
+    truth = test.csr()
+    n_test = np.diff(truth.indptr)
+    cand = np.flatnonzero(n_test > 0)
+    if users is not None:
+        cand = np.intersect1d(cand, np.asarray(users, dtype=np.int64))
+    score = _score_fn(model)
+    hist = history.csr() if history is not None else None
+    kmax = min(max(ks), test.n_items)
+    parts: dict[str, list[np.ndarray]] = {f"{m}@{k}": [] for m in METRICS for k in ks}
+    disc = 1.0 / np.log2(np.arange(2, kmax + 2))
+    for start in range(0, len(cand), batch_users):
+        b = cand[start:start + batch_users]
+        top = torch.topk(_masked_scores(score, b, hist), kmax, dim=1).indices.numpy()
+        hits = _hits(truth[b], top)
+        _accumulate(parts, hits, n_test[b], ks, disc, mode)
+    per_user = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()}
+    return RankingResult(cand, per_user, mode, ks)
+
+
+def _hits(truth_rows: sp.csr_matrix, top: np.ndarray) -> np.ndarray:
+    """hits[r, j] = 1 if the j-th recommended item of row r is a test item of that user."""
+    rows = np.repeat(np.arange(top.shape[0]), top.shape[1])
+    flat = np.asarray(truth_rows[rows, top.ravel()]).ravel()
+    return flat.reshape(top.shape) > 0
+
+
+def _accumulate(parts: dict[str, list[np.ndarray]], hits: np.ndarray, n_test: np.ndarray,
+                ks: tuple[int, ...], disc: np.ndarray, mode: str) -> None:
+    dcg_cum = np.cumsum(hits * disc[: hits.shape[1]], axis=1)
+    hit_cum = np.cumsum(hits, axis=1)
+    idcg_cum = np.cumsum(disc)
+    first = np.where(hits.any(axis=1), hits.argmax(axis=1) + 1, 0)
+    for k in ks:
+        kk = min(k, hits.shape[1])
+        nh = hit_cum[:, kk - 1].astype(np.float64)
+        if mode == "standard":
+            idcg = idcg_cum[np.minimum(n_test, kk) - 1]
+        else:  # untruncated IDCG over all test items, as the public CURE4Rec code
+            idcg = _idcg_full(n_test)
+        parts[f"ndcg@{k}"].append(dcg_cum[:, kk - 1] / idcg)
+        recall = nh / n_test
+        parts[f"recall@{k}"].append(recall)
+        parts[f"hr@{k}"].append(recall if mode == "cure4rec-compat" else (nh > 0).astype(float))
+        parts[f"precision@{k}"].append(nh / k)
+        parts[f"mrr@{k}"].append(np.where((first > 0) & (first <= kk), 1.0 / np.maximum(first, 1),
+                                          0.0))
+
+
+def _idcg_full(n_test: np.ndarray) -> np.ndarray:
+    table = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, n_test.max() + 2)))])
+    return table[n_test]
