@@ -188,6 +188,8 @@ class Interactions:
 
     def sorted(self) -> Interactions:
         """Canonical order: by user, then item (then timestamp)."""
+        if len(self) < 2 or bool(np.all(np.diff(self.keys) > 0)):
+            return self  # already strictly ordered by (user, item): nothing to tie-break
         keys = [self.item, self.user] if self.timestamp is None else [self.timestamp, self.item,
                                                                       self.user]
         return self.subset(np.lexsort(keys))
