@@ -86,7 +86,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
     if dataclasses.is_dataclass(hint):
-        return config_from_dict(hint, value, where)  # type: ignore[type-var]
+        return config_from_dict(hint, value, where)  # type: ignore[arg-type]
     return value
 
 

@@ -48,7 +48,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """Return the object registered as `name`, or imported from a `module:Class` path."""
         if ":" in name:
-            return _import_path(name, self.kind)
+            return _import_path(name, self.kind)  # type: ignore[return-value]
         self._ensure_builtins()
         if name not in self._items:
             self._load_plugins()

@@ -45,8 +45,9 @@ class Interactions:
     n_items: int
     rating: np.ndarray | None = None
     timestamp: np.ndarray | None = None
-    user_tokens: np.ndarray | None = None
-    item_tokens: np.ndarray | None = None
+    # Default: the index as a string; always an array after __post_init__.
+    user_tokens: np.ndarray = None  # type: ignore[assignment]
+    item_tokens: np.ndarray = None  # type: ignore[assignment]
     user_attributes: pd.DataFrame | None = None
     item_attributes: pd.DataFrame | None = None
     name: str = ""
@@ -196,7 +197,6 @@ class Interactions:
 
     def to_frame(self, tokens: bool = False) -> pd.DataFrame:
         """A DataFrame with columns user, item (+ rating, timestamp); tokens if asked."""
-        assert self.user_tokens is not None and self.item_tokens is not None
         cols: dict[str, Any] = {
             "user": self.user_tokens[self.user] if tokens else self.user,
             "item": self.item_tokens[self.item] if tokens else self.item,
@@ -218,7 +218,6 @@ class Interactions:
         if "sha256" in self._cache:
             return self._cache["sha256"]
         s = self.sorted()
-        assert s.user_tokens is not None and s.item_tokens is not None
         h = hashlib.sha256()
         header = {"layout": _HASH_LAYOUT_VERSION, "n_users": self.n_users,
                   "n_items": self.n_items, "n": len(self),

@@ -56,7 +56,6 @@ class Selection:
 
 StrategyFn = Callable[[Interactions, "float | None", RunContext, ForgetOptions], Selection]
 STRATEGIES: Registry[StrategyFn] = Registry("forget strategy")
-STRATEGIES.builtin_package = "cure4rec.forget"  # strategies in sibling modules register too
 STRATEGIES.builtin_package = "cure4rec.forget"  # strategy modules (e.g. difficulty.py) self-register
 
 

@@ -1,0 +1,35 @@
+"""`cure4rec leaderboard build`: Markdown, CSV and HTML leaderboards from run records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cure4rec.errors import DataError
+from cure4rec.leaderboard import write_leaderboard
+from cure4rec.leaderboard.build import fingerprint
+from cure4rec.runner.records import find_records, load_records
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `leaderboard build` sub-command."""
+    p = subparsers.add_parser("leaderboard", help="build leaderboards from run records")
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="write leaderboard.md/.csv/.html")
+    b.add_argument("--results", default="results",
+                   help="folder searched for */records/*.json (default: results)")
+    b.add_argument("--out", default=None, help="output folder (default: <results>/leaderboard)")
+    b.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Build the leaderboard and print where it went."""
+    paths = find_records(Path(args.results))
+    if not paths:
+        raise DataError(f"no run records under {args.results}; run `cure4rec run RECIPE` first")
+    records = load_records(paths)
+    out = Path(args.out) if args.out else Path(args.results) / "leaderboard"
+    for p in write_leaderboard(records, out):
+        print(p)
+    print(f"{len(records)} records, fingerprint sha256:{fingerprint(records)[:16]}")
+    return 0

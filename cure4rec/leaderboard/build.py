@@ -1,0 +1,207 @@
+"""The leaderboard as a pure function of run records (MTEB-style).
+
+Input records are reduced to what the leaderboard reads and sorted; output is a
+`Leaderboard` of sections (dataset x forget setting x other settings), each with reference
+rows (`original`, `retrain`) and method rows, mean ± std over seeds. A row that lacks a seed
+any other row of its section has, or a metric on any seed, gets an empty cell: partial
+coverage is never averaged. The header fingerprint is the sha256 of the canonical input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cure4rec.config import canonical_json, config_hash
+
+ASPECTS = ("completeness", "utility", "efficiency", "fairness")
+READ_FIELDS = ("config_hash", "kind", "cell", "dataset", "split", "seed", "metrics")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation of one metric over `n` seeds (None: no value)."""
+
+    mean: float | None
+    std: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model x method line of a section."""
+
+    model: str
+    method: str
+    role: str
+    seeds: tuple[int, ...]
+    values: dict[str, Stat]
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} (reference)" if self.role == "reference" else self.method
+
+
+@dataclass(frozen=True)
+class Section:
+    """Rows sharing a dataset, forget setting and evaluation settings."""
+
+    title: str
+    key: str
+    seeds: tuple[int, ...]
+    metrics: tuple[str, ...]
+    directions: dict[str, str]
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Sections plus the fingerprint and size of the input."""
+
+    fingerprint: str
+    n_records: int
+    versions: tuple[str, ...]
+    sections: tuple[Section, ...]
+
+
+def direction_of(key: str) -> str:
+    """`higher`, `lower`, `target` or `none`, as declared by the metric catalogue."""
+    from cure4rec.errors import CureError
+    from cure4rec.metrics.catalog import metric_info
+
+    try:
+        return metric_info(key).direction
+    except CureError:
+        return "none"
+
+
+def aspect_of(key: str) -> str:
+    """The aspect prefix of a flat metric key."""
+    return key.split(".", 1)[0]
+
+
+def _view(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: rec[k] for k in READ_FIELDS}
+
+
+def fingerprint(records: Iterable[dict[str, Any]]) -> str:
+    """sha256 of the canonical JSON of the sorted, leaderboard-read content of `records`."""
+    views = sorted((_view(r) for r in records), key=lambda v: v["config_hash"])
+    return hashlib.sha256(canonical_json(views).encode()).hexdigest()
+
+
+def _section_key(rec: dict[str, Any]) -> tuple[str, str]:
+    cell = rec["cell"]
+    settings = {k: cell.get(k) for k in ("split", "evaluator", "references", "fairness",
+                                         "stream")}
+    settings["params"] = cell["dataset"].get("params", {})
+    settings["forget_seed"] = cell["forget"].get("seed", 0)
+    ds, f = rec["dataset"], cell["forget"]
+    h = config_hash(settings, 8)
+    title = (f"{ds['name']} v{ds.get('version', '')} · {f['strategy']} "
+             f"{100 * f['fraction']:g}% · settings {h}")
+    return f"{ds['name']}|{ds.get('version', '')}|{f['strategy']}|{f['fraction']:.6f}|{h}", title
+
+
+def _label(component: dict[str, Any], varying: set[str]) -> str:
+    shown = {k: v for k, v in sorted(component.get("config", {}).items()) if k in varying}
+    if not shown:
+        return component["name"]
+    return f"{component['name']}({', '.join(f'{k}={v}' for k, v in shown.items())})"
+
+
+def _varying(comps: list[dict[str, Any]]) -> dict[str, set[str]]:
+    vals: dict[tuple[str, str], set[str]] = defaultdict(set)
+    names: dict[str, int] = defaultdict(int)
+    for c in comps:
+        names[c["name"]] += 1
+        for k, v in c.get("config", {}).items():
+            vals[(c["name"], k)].add(canonical_json(v))
+    out: dict[str, set[str]] = defaultdict(set)
+    for (name, k), vs in vals.items():
+        if len(vs) > 1 or sum(1 for c in comps if c["name"] == name and k in
+                              c.get("config", {})) < names[name]:
+            out[name].add(k)
+    return out
+
+
+def _stat(values: list[float | None], n_expected: int) -> Stat:
+    if len(values) != n_expected or any(v is None for v in values):
+        return Stat(None, None, len(values))
+    vs = [float(v) for v in values if v is not None]
+    mean = sum(vs) / len(vs)
+    std = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else 0.0
+    return Stat(round(mean, 6), round(std, 6), len(vs))
+
+
+def _metric_order(key: str) -> tuple[int, str]:
+    a = aspect_of(key)
+    return (ASPECTS.index(a) if a in ASPECTS else len(ASPECTS), key)
+
+
+def _build_section(key: str, title: str, recs: list[dict[str, Any]]) -> Section:
+    seeds = tuple(sorted({int(r["seed"]) for r in recs}))
+    varying = _varying([r["cell"]["model"] for r in recs] + [r["cell"]["method"] for r in recs])
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in recs:
+        role = "method" if r["kind"] == "method" else "reference"
+        model = _label(r["cell"]["model"], varying.get(r["cell"]["model"]["name"], set()))
+        method = _label(r["cell"]["method"], varying.get(r["cell"]["method"]["name"], set()))
+        groups[(model, role, method)].append(r)
+    metrics = tuple(sorted({k for r in recs for k in r["metrics"]}, key=_metric_order))
+    rows = []
+    for (model, role, method), rs in sorted(groups.items(), key=lambda g: (
+            g[0][0], g[0][1] != "reference", g[0][2])):
+        rs = sorted(rs, key=lambda r: int(r["seed"]))
+        row_seeds = tuple(int(r["seed"]) for r in rs)
+        complete = row_seeds == seeds
+        values = {m: _stat([r["metrics"].get(m) for r in rs] if complete else [],
+                           len(seeds)) for m in metrics}
+        rows.append(Row(model, method, role, row_seeds, values))
+    return Section(title, key, seeds, metrics, {m: direction_of(m) for m in metrics},
+                   tuple(rows))
+
+
+def build_leaderboard(records: Iterable[dict[str, Any]]) -> Leaderboard:
+    """The leaderboard of `records` (any order; one record per config hash)."""
+    recs = sorted(records, key=lambda r: r["config_hash"])
+    by_section: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for r in recs:
+        key, title = _section_key(r)
+        by_section[key].append(r)
+        titles[key] = title
+    sections = tuple(_build_section(k, titles[k], by_section[k]) for k in sorted(by_section))
+    versions = tuple(sorted({str(r.get("package", {}).get("version", "?")) for r in recs}))
+    return Leaderboard(fingerprint(recs), len(recs), versions, sections)
+
+
+def best_rows(section: Section, metric: str) -> set[int]:
+    """Indices of the method rows with the best mean of `metric` (higher/lower metrics)."""
+    d = section.directions.get(metric)
+    vals = [(i, r.values[metric].mean) for i, r in enumerate(section.rows)
+            if r.role == "method" and r.values[metric].mean is not None]
+    if d not in ("higher", "lower") or not vals:
+        return set()
+    best = (max if d == "higher" else min)(v for _, v in vals)
+    return {i for i, v in vals if v == best}
+
+
+def format_value(x: float | None) -> str:
+    """A metric value for display (4 decimals; 1 decimal from 100 up)."""
+    if x is None:
+        return ""
+    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.4f}"
+
+
+def format_stat(s: Stat) -> str:
+    """`mean ± std` (std omitted for a single seed); empty for a missing value."""
+    if s.mean is None:
+        return ""
+    if s.n <= 1:
+        return format_value(s.mean)
+    return f"{format_value(s.mean)} ± {format_value(s.std)}"

@@ -1,0 +1,74 @@
+"""One static HTML page: sortable tables (tiny vanilla JS) and plots as inline base64 PNGs."""
+
+from __future__ import annotations
+
+import html
+
+from cure4rec.leaderboard.build import Leaderboard, Section, aspect_of, best_rows, format_stat
+from cure4rec.leaderboard.plots import radar_png, tradeoff_png
+from cure4rec.leaderboard.render_md import ARROWS, header_lines
+
+STYLE = """body{font-family:sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
+th{background:#f3f3f3;cursor:pointer}td.l,th.l{text-align:left}
+tr.ref td{font-style:italic;background:#fafafa}td.best{font-weight:bold}
+img{max-width:48%;margin-right:1%}code{font-size:12px}"""
+
+SORTER = """document.querySelectorAll('table.sortable th').forEach(function(th){
+ th.addEventListener('click',function(){
+  var t=th.closest('table'),b=t.tBodies[0],i=th.cellIndex,asc=th.dataset.asc!=='1';
+  th.dataset.asc=asc?'1':'0';
+  var rows=Array.prototype.slice.call(b.rows);
+  rows.sort(function(x,y){
+   var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent;
+   var na=parseFloat(a),nc=parseFloat(c);
+   if(a===''&&c!=='')return 1;if(c===''&&a!=='')return -1;
+   var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?r:-r;});
+  rows.forEach(function(r){b.appendChild(r);});});});"""
+
+
+def _table(section: Section, aspect: str) -> list[str]:
+    metrics = [m for m in section.metrics if aspect_of(m) == aspect]
+    if not metrics:
+        return []
+    e = html.escape
+    head = "".join(f'<th title="{e(section.directions[m])}">{e(m.split(".", 1)[1])} '
+                   f'{ARROWS[section.directions[m]]}</th>' for m in metrics)
+    out = [f"<h4>{e(aspect)}</h4>", '<table class="sortable">',
+           f'<thead><tr><th class="l">model</th><th class="l">method</th><th>n</th>{head}'
+           "</tr></thead>", "<tbody>"]
+    best = {m: best_rows(section, m) for m in metrics}
+    for i, row in enumerate(section.rows):
+        cls = ' class="ref"' if row.role == "reference" else ""
+        cells = []
+        for m in metrics:
+            st = row.values[m]
+            v = "" if st.mean is None else repr(st.mean)
+            b = ' class="best"' if i in best[m] else ""
+            cells.append(f'<td{b} data-v="{v}">{e(format_stat(st))}</td>')
+        out.append(f'<tr{cls}><td class="l">{e(row.model)}</td><td class="l">{e(row.label)}'
+                   f"</td><td>{len(row.seeds)}/{len(section.seeds)}</td>{''.join(cells)}</tr>")
+    return out + ["</tbody></table>"]
+
+
+def render_html(lb: Leaderboard) -> str:
+    """The leaderboard page (deterministic bytes: no dates, fixed plot settings)."""
+    e = html.escape
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>cure4rec leaderboard</title>", f"<style>{STYLE}</style></head><body>",
+           "<h1>cure4rec leaderboard</h1>", "<ul>"]
+    out += [f"<li><code>{e(line)}</code></li>" for line in header_lines(lb)]
+    out += ["</ul>", "<p>Mean ± std over seeds. ↑ higher is better, ↓ lower is better, ◎ "
+            "closest to the retrain reference is best; bold = best method; empty = not "
+            "measured on every seed. Click a column header to sort.</p>"]
+    for s in lb.sections:
+        out.append(f"<h2>{e(s.title)}</h2>")
+        out.append(f"<p>seeds: {e(', '.join(map(str, s.seeds)))}</p>")
+        for name, png in (("trade-off", tradeoff_png(s)), ("radar", radar_png(s))):
+            if png:
+                out.append(f'<img alt="{name}" src="data:image/png;base64,{png}">')
+        for aspect in dict.fromkeys(aspect_of(m) for m in s.metrics):
+            out += _table(s, aspect)
+    out += [f"<script>{SORTER}</script>", "</body></html>"]
+    return "\n".join(out) + "\n"

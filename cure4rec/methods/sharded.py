@@ -1,0 +1,244 @@
+"""Sharded exact unlearning shared by SISA, RecEraser and UltraRE.
+
+`ShardedRecommender` serves K sub-models (all in the full index space) through an
+aggregator. `ShardedMethod` partitions at learn time, trains one sub-model per shard
+(optionally slice by slice with checkpoints), and at unlearn time retrains only the shards
+the request touches, plus the aggregator.
+
+Exactness: shard j is always trained from the context path ``<learn ctx>/shard{j}`` and the
+aggregator from ``<learn ctx>/aggregator``, whatever the order or phase, so unlearning equals
+learning on the retained data with the same partition (`exact_reference`).
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import abstractmethod
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+
+from cure4rec.context import RunContext
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import MethodContractError
+from cure4rec.forget.request import ForgetRequest
+from cure4rec.methods.base import LearnedState, UnlearningMethod, UnlearnResult
+from cure4rec.models.base import FitResult, Recommender
+
+Axis = Literal["user", "item", "interaction"]
+
+
+class Aggregator(Protocol):
+    """Combines the sub-models' outputs into one score matrix."""
+
+    def score(self, rec: ShardedRecommender, users: np.ndarray) -> torch.Tensor: ...
+
+
+class OwnShard:
+    """Each user is served by their own shard's model (CURE4Rec's SISA)."""
+
+    def score(self, rec: ShardedRecommender, users: np.ndarray) -> torch.Tensor:
+        out = torch.zeros(len(users), rec.n_items)
+        shard = rec.user_shard[users]
+        for j in np.unique(shard):
+            rows = np.flatnonzero(shard == j)
+            out[rows] = rec.models[int(j)].score(users[rows])
+        return out
+
+
+class MeanScores:
+    """Mean of the shards' raw scores: a heuristic, as raw scores of independently trained
+    models are not on a common scale."""
+
+    def score(self, rec: ShardedRecommender, users: np.ndarray) -> torch.Tensor:
+        return torch.stack([m.score(users) for m in rec.models]).mean(0)
+
+
+class ShardedRecommender(Recommender):
+    """K sub-models + the shard of every user + an aggregator, served as one model.
+
+    `user_shard[u]` is u's shard (for item / interaction partitions: the shard holding most
+    of u's train interactions; -1 if none). Fairness code uses it for shardGF.
+    """
+
+    name = "sharded"
+
+    def __init__(self, models: list[Recommender], user_shard: np.ndarray,
+                 aggregator: Aggregator) -> None:
+        self.models, self.aggregator = models, aggregator
+        self.user_shard = np.asarray(user_shard, dtype=np.int64)
+        self.n_users, self.n_items = models[0].n_users, models[0].n_items
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.models)
+
+    def shard_users(self, j: int) -> np.ndarray:
+        """Users whose shard is `j`."""
+        return np.flatnonzero(self.user_shard == j)
+
+    def fit(self, train: Interactions, valid: Interactions | None, ctx: RunContext) -> FitResult:
+        raise MethodContractError("a ShardedRecommender is trained by its unlearning method")
+
+    def score(self, users: np.ndarray | torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.aggregator.score(self, np.asarray(users, dtype=np.int64)).float()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"models": [m.state_dict() for m in self.models],
+                "user_shard": torch.as_tensor(self.user_shard)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for m, s in zip(self.models, state["models"]):
+            m.load_state_dict(s)
+        self.user_shard = np.asarray(state["user_shard"])
+
+    def clone(self) -> Recommender:
+        return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Shard labels along `axis` (per user index, item index, or train row)."""
+
+    axis: Axis
+    labels: np.ndarray
+    k: int
+
+    def rows(self, data: Interactions) -> np.ndarray:
+        """Shard of every row of `data` (for axis 'interaction', labels align with data)."""
+        if self.axis == "user":
+            return self.labels[data.user]
+        if self.axis == "item":
+            return self.labels[data.item]
+        return self.labels
+
+    def user_shard(self, data: Interactions) -> np.ndarray:
+        """Shard per user index (majority shard of the user's rows for item/interaction)."""
+        if self.axis == "user":
+            return self.labels
+        counts = np.zeros((data.n_users, self.k), dtype=np.int64)
+        np.add.at(counts, (data.user, self.rows(data)), 1)
+        return np.where(counts.sum(1) > 0, counts.argmax(1), -1)
+
+
+def slice_of(data: Interactions, n_slices: int, seed: int) -> np.ndarray:
+    """Slice of each interaction: a seeded hash of (user, item), so it never depends on
+    which other rows exist (learning on retained data gives the same slices)."""
+    z = (data.keys.astype(np.uint64) + np.uint64(seed % 2**63)) * np.uint64(0x9E3779B97F4A7C15)
+    z ^= z >> np.uint64(31)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(29)
+    return (z % np.uint64(n_slices)).astype(np.int64)
+
+
+def slice_epochs(total: int, n_slices: int) -> list[int]:
+    """SISA's epoch budget per slice: avg = 2R/(R+1)·e/R, slice s gets the rounding step."""
+    avg = 2 * n_slices / (n_slices + 1) * total / n_slices
+    return [max(1, int((s + 1) * avg) - int(s * avg)) for s in range(n_slices)]
+
+
+class ShardedMethod(UnlearningMethod):
+    """Partition, train per shard, aggregate; unlearn retrains touched shards + aggregator."""
+
+    n_slices: int = 1
+    fixed_partition: Partition | None = None
+    strict: bool = False
+
+    @abstractmethod
+    def _partition(self, train: Interactions, valid: Interactions | None,
+                   ctx: RunContext) -> Partition:
+        """The shard layout of `train` (seed from `ctx`)."""
+
+    @abstractmethod
+    def _aggregate(self, models: list[Recommender], part: Partition, train: Interactions,
+                   ctx: RunContext) -> Aggregator:
+        """The aggregator serving `models`, trained on `train` if it learns anything."""
+
+    def _epochs(self) -> int:
+        return int(getattr(self.model_spec.build().config, "epochs", 20))
+
+    def _fit_shard(self, j: int, part: Partition, train: Interactions,
+                   valid: Interactions | None, ctx: RunContext,
+                   ckpts: list[Recommender] | None = None, start: int = 0,
+                   ) -> tuple[Recommender, list[Recommender]]:
+        """Train shard j from slice `start` (resuming from `ckpts[start-1]`)."""
+        data = train.subset(part.rows(train) == j)
+        if part.axis == "user" and valid is not None:
+            valid = valid.subset(part.labels[valid.user] == j)
+        sctx = ctx.child(f"shard{j}")
+        if self.n_slices == 1:
+            model = self.model_spec.build()
+            model.fit(data, valid, sctx, regularizers=self.training_regularizers(data, sctx))
+            return model, []
+        sl = slice_of(data, self.n_slices, sctx.derived_seed())
+        kept = list((ckpts or [])[:start])
+        prev = kept[-1] if kept else None
+        for s, ep in enumerate(slice_epochs(self._epochs(), self.n_slices)):
+            if s < start:
+                continue
+            part_s = data.subset(sl <= s)
+            model = self.model_spec.build()
+            model.fit(part_s, valid, sctx.child(f"slice{s}"), init_from=prev,  # type: ignore[call-arg]
+                      regularizers=self.training_regularizers(part_s, sctx), epochs=ep)
+            kept.append(model)
+            prev = model
+        return kept[-1], kept
+
+    def _learn(self, train: Interactions, valid: Interactions | None,
+               ctx: RunContext) -> LearnedState:
+        part = self.fixed_partition or self._partition(train, valid, ctx.child("partition"))
+        fitted = [self._fit_shard(j, part, train, valid, ctx) for j in range(part.k)]
+        models = [m for m, _ in fitted]
+        rec = ShardedRecommender(models, part.user_shard(train),
+                                 self._aggregate(models, part, train, ctx.child("aggregator")))
+        extra = {"partition": part, "ckpts": [c for _, c in fitted], "ctx": ctx}
+        return LearnedState(rec, train, extra)
+
+    def _unlearn(self, state: LearnedState, request: ForgetRequest,
+                 ctx: RunContext) -> UnlearnResult:
+        old: Partition = state.extra["partition"]
+        lctx: RunContext = state.extra["ctx"]
+        if self.strict:  # re-partition without the forgotten data: every shard retrains
+            fresh = self._learn(request.retained(state.train), state.valid, lctx)
+            fresh.valid = state.valid
+            return UnlearnResult(fresh.model, fresh, state.timing,
+                                 {"touched_shards": list(range(old.k)), "share_touched": 1.0})
+        gone = state.train.isin(request.forget)
+        retain = state.train.subset(~gone)
+        part = replace(old, labels=old.labels[~gone]) if old.axis == "interaction" else old
+        gone_data, gone_shard = state.train.subset(gone), old.rows(state.train)[gone]
+        touched = np.unique(gone_shard)
+        rec: ShardedRecommender = state.model  # type: ignore[assignment]
+        models, ckpts = list(rec.models), list(state.extra["ckpts"])
+        for j in touched:
+            start = self._first_slice(gone_data.subset(gone_shard == j), int(j), lctx)
+            models[j], ckpts[j] = self._fit_shard(int(j), part, retain, state.valid, lctx,
+                                                  ckpts[j], start)
+        new = ShardedRecommender(models, part.user_shard(retain),
+                                 self._aggregate(models, part, retain, lctx.child("aggregator")))
+        extra = {**state.extra, "partition": part, "ckpts": ckpts}
+        new_state = LearnedState(new, retain, extra, valid=state.valid)
+        return UnlearnResult(new, new_state, state.timing,
+                             {"touched_shards": [int(j) for j in touched],
+                              "share_touched": len(touched) / part.k})
+
+    def _first_slice(self, mine: Interactions, j: int, lctx: RunContext) -> int:
+        """Earliest slice of shard j holding a forgotten row (training restarts there)."""
+        if self.n_slices == 1 or len(mine) == 0:
+            return 0
+        return int(slice_of(mine, self.n_slices, lctx.child(f"shard{j}").derived_seed()).min())
+
+    def exact_reference(self, state: LearnedState, request: ForgetRequest,
+                        ctx: RunContext) -> Recommender:
+        """Learn from scratch on the retained data with the state's partition and seeds."""
+        if self.strict:
+            return self.learn(request.retained(state.train), ctx, state.valid).model
+        part: Partition = state.extra["partition"]
+        if part.axis == "interaction":
+            part = replace(part, labels=part.labels[~state.train.isin(request.forget)])
+        twin = copy.copy(self)
+        twin.fixed_partition = part
+        return twin.learn(request.retained(state.train), ctx, state.valid).model

@@ -1,0 +1,70 @@
+"""On-disk cache of trained reference models, keyed by a content hash of what made them.
+
+The original model (trained on the full train set) and the retrain-from-scratch references
+are shared by every method cell of the same forget split, model, seed and regularisers. They
+are stored as `state_dict` tensors (`<cache>/<hash>.pt`, loaded with `weights_only=True`)
+together with the training time, so a cell that reuses one still reports its retrain cost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cure4rec.config import config_hash
+from cure4rec.metrics.efficiency import Timing, measure
+from cure4rec.models.base import ModelSpec, Recommender
+
+log = logging.getLogger(__name__)
+
+
+def model_key(role: str, split_sha256: str, model: dict[str, Any], seed: int,
+              fairness: dict[str, Any]) -> str:
+    """Content hash of a reference model: forget-split hash, model config, seed, regularisers."""
+    return config_hash({"role": role, "split": split_sha256, "model": model, "seed": seed,
+                        "fairness": fairness}, 24)
+
+
+def _save(path: Path, model: Recommender, timing: Timing) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save({"state": model.state_dict(), "timing": timing.as_dict()}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path, spec: ModelSpec) -> tuple[Recommender, Timing] | None:
+    try:
+        blob = torch.load(path, weights_only=True)
+        model = spec.build()
+        model.load_state_dict(blob["state"])
+        return model, Timing(**blob["timing"])
+    except Exception as exc:  # a corrupt or stale entry is retrained, not fatal
+        log.warning("cache entry %s unusable (%s); retraining", path, exc)
+        return None
+
+
+def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: ModelSpec,
+                 train: Callable[[], Recommender]) -> tuple[Recommender, Timing]:
+    """Load the model stored under `key`, or train it with `train()` and store it."""
+    path = Path(cache_dir) / f"{key}.pt" if cache_dir else None
+    if path is not None and path.is_file():
+        hit = _load(path, spec)
+        if hit is not None:
+            log.info("reusing cached model %s", path.name)
+            return hit
+    with measure() as t:
+        model = train()
+    if path is not None:
+        _save(path, model, t)
+    return model, t

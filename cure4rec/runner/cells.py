@@ -1,0 +1,101 @@
+"""Cells: one (dataset, split, forget set, model, method, seed) point of a recipe.
+
+A cell's definition is plain JSON; its config hash (sha256 of the canonical JSON, without
+locations such as `data_dir` or the cache folder) keys its record and is the same whatever
+executor runs it. Reference cells (`original`, `retrain`) score the model trained on the
+full train set and the retrain-from-scratch references; they are records too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cure4rec.config import config_hash
+from cure4rec.runner.recipe import Recipe, as_list, expand_component
+
+CellKind = Literal["method", "original", "retrain"]
+REFERENCE_KINDS: tuple[CellKind, ...] = ("original", "retrain")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything needed to run one cell; `definition()` is what its hash covers."""
+
+    kind: CellKind
+    dataset: dict[str, Any]
+    split: dict[str, Any]
+    forget: dict[str, Any]
+    model: dict[str, Any]
+    method: dict[str, Any]
+    seed: int
+    evaluator: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, Any] = field(default_factory=dict)
+    fairness: dict[str, Any] = field(default_factory=dict)
+    stream: dict[str, Any] | None = None
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    threads: int = 1
+
+    def definition(self) -> dict[str, Any]:
+        """The cell as plain JSON, excluding locations and execution settings."""
+        out = dataclasses.asdict(self)
+        for k in ("data_dir", "cache_dir", "threads"):
+            out.pop(k)
+        return out
+
+    @property
+    def config_hash(self) -> str:
+        """sha256 (16 hex) of the canonical JSON of `definition()`."""
+        return config_hash(self.definition())
+
+    def label(self) -> str:
+        """Short human-readable description for progress output."""
+        m = self.method["name"] if self.kind == "method" else f"[{self.kind}]"
+        return (f"{self.dataset['name']} {self.forget['strategy']}@{self.forget['fraction']:g} "
+                f"{self.model['name']} {m} seed={self.seed}")
+
+
+def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]:
+    """All cells of a recipe, references first within each group, in a stable order."""
+    models = [c for m in recipe.models for c in expand_component("model", m)]
+    methods = [c for m in recipe.methods for c in expand_component("method", m)]
+    common = {"evaluator": dict(recipe.evaluator),
+              "references": dataclasses.asdict(recipe.references),
+              "fairness": dict(recipe.fairness),
+              "stream": dataclasses.asdict(recipe.stream) if recipe.stream else None,
+              "data_dir": recipe.dataset.data_dir, "cache_dir": cache_dir}
+    split = dataclasses.asdict(recipe.split)
+    cells: list[CellSpec] = []
+    grid = itertools.product(as_list(recipe.dataset.name), as_list(recipe.forget.strategy),
+                             as_list(recipe.forget.fraction), models, recipe.seeds)
+    for ds, strategy, fraction, model, seed in grid:
+        base = {"dataset": {"name": ds, "params": dict(recipe.dataset.params)}, "split": split,
+                "forget": {"strategy": strategy, "fraction": float(fraction),
+                           "seed": recipe.forget.seed},
+                "model": {"name": model.name, "config": dict(model.config)}, "seed": int(seed)}
+        for kind in REFERENCE_KINDS:
+            cells.append(CellSpec(kind=kind, method={"name": kind, "config": {}},
+                                  **base, **common))  # type: ignore[arg-type]
+        for meth in methods:
+            cells.append(CellSpec(kind="method", method={"name": meth.name,
+                                                         "config": dict(meth.config)},
+                                  **base, **common))  # type: ignore[arg-type]
+    return _dedupe(cells)
+
+
+def _dedupe(cells: list[CellSpec]) -> list[CellSpec]:
+    seen: set[str] = set()
+    out = []
+    for c in cells:
+        if c.config_hash not in seen:
+            seen.add(c.config_hash)
+            out.append(c)
+    return out
+
+
+def spec_from_dict(d: dict[str, Any]) -> CellSpec:
+    """Rebuild a CellSpec from `dataclasses.asdict` output (e.g. after a process hop)."""
+    return CellSpec(**d)

@@ -1,0 +1,184 @@
+"""Run one cell end to end: a pure function from a cell spec (dict) to a run record (dict).
+
+data -> split -> forget split -> (cached) original and retrain references -> method
+learn/unlearn -> evaluator -> record. Every random choice derives from the cell's seed
+through `RunContext`, so the same cell gives the same metrics on every executor.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import numpy as np
+
+from cure4rec.config import canonical_json
+from cure4rec.context import RunContext
+from cure4rec.metrics.efficiency import Timing
+from cure4rec.models.base import ModelSpec, Recommender
+from cure4rec.runner.cache import cached_model, model_key
+from cure4rec.runner.cells import CellSpec, spec_from_dict
+from cure4rec.runner.records import make_record
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4)
+def _forget_split_cached(key: str) -> Any:
+    import json
+
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.forget.select import make_forget_split
+
+    d = json.loads(key)
+    ds = load_dataset(d["dataset"]["name"], data_dir=d["data_dir"], **d["dataset"]["params"])
+    sp = d["split"]
+    ratios = tuple(sp["ratios"]) if sp.get("ratios") else None
+    split = split_dataset(ds, seed=sp["seed"], protocol=sp.get("protocol"), ratios=ratios)
+    f = d["forget"]
+    return make_forget_split(split, strategy=f["strategy"], fraction=f["fraction"],
+                             seed=f["seed"])
+
+
+def forget_split_of(spec: CellSpec) -> Any:
+    """The ForgetSplit of a cell (memoised per process: cells of one group share it)."""
+    return _forget_split_cached(canonical_json({"dataset": spec.dataset, "split": spec.split,
+                                                "forget": spec.forget,
+                                                "data_dir": spec.data_dir}))
+
+
+def regularizers_of(spec: CellSpec) -> list[Any]:
+    """Training regularisers declared by the recipe's `fairness:` section."""
+    out = []
+    for name, cfg in sorted(spec.fairness.items()):
+        if name != "ucds":
+            from cure4rec.errors import ConfigError
+
+            raise ConfigError(f"fairness.{name}: unknown regulariser; known: ucds")
+        from cure4rec.fairness.ucds import ucds_regularizer
+
+        out.append(ucds_regularizer(**(cfg or {})))
+    return out
+
+
+def _fit(spec: ModelSpec, train: Any, valid: Any, ctx: RunContext,
+         regs: list[Any]) -> Recommender:
+    model = spec.build()
+    with ctx.torch_threads():
+        if regs:
+            model.fit(train, valid, ctx, regularizers=[f(train, ctx) for f in regs])  # type: ignore[call-arg]
+        else:
+            model.fit(train, valid, ctx)
+    return model
+
+
+def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommender, Timing]:
+    """The model trained on the full train set (cached by content hash)."""
+    mspec = ModelSpec(spec.model["name"], spec.model["config"])
+    key = model_key("original", fs.sha256, spec.model, spec.seed, spec.fairness)
+    regs = regularizers_of(spec)
+    return cached_model(spec.cache_dir, key, mspec,
+                        lambda: _fit(mspec, fs.train, fs.valid, ctx.child("original"), regs))
+
+
+def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
+    """Retrain-from-scratch references on the retain set, one per reference seed (cached).
+
+    Seed path as in `cure4rec.methods.retrain.retrain_references`: root seed + offset.
+    """
+    mspec = ModelSpec(spec.model["name"], spec.model["config"])
+    regs = regularizers_of(spec)
+    out = []
+    for j in range(int(spec.references.get("retrain_seeds", 2))):
+        key = model_key(f"retrain{j}", fs.sha256, spec.model, spec.seed, spec.fairness)
+        sctx = ctx.with_seed(ctx.seed + j).child("retrain-reference")
+        out.append(cached_model(spec.cache_dir, key, mspec,
+                                lambda s=sctx: _fit(mspec, fs.retain, fs.valid, s, regs)))
+    return out
+
+
+def _mean_metrics(results: list[dict[str, float]]) -> dict[str, float]:
+    keys = set.intersection(*(set(r) for r in results))
+    return {k: float(np.mean([r[k] for r in results])) for k in sorted(keys)}
+
+
+def _mean_timing(ts: list[Timing]) -> Timing:
+    n = max(len(ts), 1)
+    return Timing(sum(t.wall_s for t in ts) / n, sum(t.cpu_s for t in ts) / n,
+                  max((t.peak_rss_mib for t in ts), default=0.0))
+
+
+def _stream_requests(request: Any, n: int) -> list[Any]:
+    from cure4rec.forget.request import ForgetRequest
+
+    chunks = [c for c in np.array_split(np.asarray(request.users), n) if len(c)]
+    return [ForgetRequest(request.kind, request.forget.subset(
+        np.flatnonzero(request.forget.users_mask(c))), c, request.attribute) for c in chunks]
+
+
+def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
+    """Run one cell and return its record (not yet written)."""
+    from cure4rec.config import config_from_dict
+    from cure4rec.metrics.evaluator import EvaluatorConfig, evaluate_reference
+
+    spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
+    fs = forget_split_of(spec)
+    ctx = RunContext(seed=spec.seed, threads=spec.threads)
+    cfg = config_from_dict(EvaluatorConfig, dict(spec.evaluator), where="evaluator")
+    original, learn_t = original_model(spec, fs, ctx)
+    refs = retrain_refs(spec, fs, ctx)
+    ref_models = [m for m, _ in refs]
+    retrain_t = _mean_timing([t for _, t in refs])
+    timings: dict[str, Any] = {"original_fit": learn_t.as_dict(), "retrain": retrain_t.as_dict()}
+    method_desc = None
+    if spec.kind == "original":
+        res = evaluate_reference(fs, original, fs.train, ctx.child("eval"), cfg)
+        metrics, info = dict(res.metrics), dict(res.info)
+    elif spec.kind == "retrain":
+        per = [evaluate_reference(fs, m, fs.retain, ctx.child("eval"), cfg) for m in ref_models]
+        metrics, info = _mean_metrics([dict(r.metrics) for r in per]), {"n_references": len(per)}
+    else:
+        metrics, info, timings, method_desc = _run_method(spec, fs, ctx, cfg, original,
+                                                          ref_models, retrain_t, timings)
+    return make_record(spec.definition(), dataset=_dataset_ref(fs),
+                       split={"id": fs.split_id, "sha256": fs.sha256}, metrics=metrics,
+                       timings=timings, info=_jsonable(info), method=method_desc)
+
+
+def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Recommender,
+                refs: list[Recommender], retrain_t: Timing, timings: dict[str, Any]) -> Any:
+    from cure4rec.methods.base import make_method
+    from cure4rec.metrics.evaluator import evaluate_cell
+
+    mspec = ModelSpec(spec.model["name"], spec.model["config"])
+    method = make_method(spec.method["name"], mspec, spec.method["config"],
+                         regularizers=regularizers_of(spec))
+    state = method.learn(fs.train, ctx, valid=fs.valid)
+    stream_timings = None
+    n_req = int((spec.stream or {}).get("n_requests", 1))
+    if n_req > 1:
+        res = method.unlearn_stream(state, _stream_requests(fs.request, n_req), ctx)
+        model, unlearn_t, stream_timings = res.model, sum(res.timings, Timing()), res.timings
+    else:
+        out = method.unlearn(state, fs.request, ctx)
+        model, unlearn_t = out.model, out.timing
+    shard = state.extra.get("shard_of_user")
+    cell = evaluate_cell(fs, original, model, refs, ctx.child("eval"), config=cfg,
+                         learn_timing=state.timing, unlearn_timing=unlearn_t,
+                         retrain_timing=retrain_t, stream_timings=stream_timings,
+                         shard_of_user=shard)
+    timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
+    return dict(cell.metrics), dict(cell.info), timings, method.describe()
+
+
+def _dataset_ref(fs: Any) -> dict[str, Any]:
+    d = fs.dataset
+    return {"name": d.name, "version": d.version, "sha256": d.sha256}
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist")
+                                 else str(o)))

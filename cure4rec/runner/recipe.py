@@ -1,0 +1,231 @@
+"""Recipes: YAML files with `base:` inheritance, sweeps over list values, validated up front.
+
+A recipe names a dataset, a split, a forget selection, models, methods, seeds and the
+evaluator settings. `base:` (a path relative to the recipe file, or a list of them) is
+deep-merged under the recipe; the recipe's own values win. A list given where a scalar is
+expected is a sweep: `forget.strategy`, `forget.fraction`, `dataset.name` and any model or
+method config key whose declared type is not a list. Cells are the cartesian product.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cure4rec.config import config_from_dict
+from cure4rec.errors import ConfigError, CureError
+
+SWEEPABLE = (("dataset", "name"), ("forget", "strategy"), ("forget", "fraction"))
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    """Which dataset to load and how (`params`: preprocessing / generator overrides)."""
+
+    name: str | list[str]
+    data_dir: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SplitSection:
+    """Train/valid/test split protocol; `None` keeps the dataset card's default."""
+
+    protocol: str | None = None
+    ratios: list[float] | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ForgetSection:
+    """Forget-set selection; a list in `strategy` or `fraction` is a sweep."""
+
+    strategy: str | list[str] = "random"
+    fraction: float | list[float] = 0.05
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered model or method name and its config (lists in scalar keys sweep)."""
+
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReferencesSection:
+    """How many retrain-from-scratch references (seeds) each cell is scored against."""
+
+    retrain_seeds: int = 2
+
+    def __post_init__(self) -> None:
+        if self.retrain_seeds < 1:
+            raise ValueError(f"retrain_seeds must be >= 1, got {self.retrain_seeds}")
+
+
+@dataclass(frozen=True)
+class StreamSection:
+    """Split the forget request into `n_requests` sequential requests."""
+
+    n_requests: int = 1
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated, inheritance-resolved recipe."""
+
+    name: str
+    dataset: DatasetSection
+    models: list[Component]
+    methods: list[Component]
+    split: SplitSection = field(default_factory=SplitSection)
+    forget: ForgetSection = field(default_factory=ForgetSection)
+    fairness: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    evaluator: dict[str, Any] = field(default_factory=dict)
+    references: ReferencesSection = field(default_factory=ReferencesSection)
+    stream: StreamSection | None = None
+    description: str = ""
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain view (the content of `recipe.resolved.yaml`), without the source path."""
+        out = dataclasses.asdict(self)
+        out.pop("source")
+        return out
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"recipe file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping at top level")
+    return data
+
+
+def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The recipe's mapping with every `base:` merged in (the recipe's own values win)."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise ConfigError(f"{path}: circular base: chain {' -> '.join(map(str, _seen))}")
+    data = _read_yaml(path)
+    bases = data.pop("base", None) or []
+    merged: dict[str, Any] = {}
+    for b in [bases] if isinstance(bases, str) else bases:
+        merged = _deep_merge(merged, resolve_raw(path.parent / b, (*_seen, path)))
+    if "data_dir" in (data.get("dataset") or {}) and data["dataset"]["data_dir"]:
+        data["dataset"]["data_dir"] = str((path.parent / data["dataset"]["data_dir"]).resolve())
+    return _deep_merge(merged, data)
+
+
+def load_recipe(path: str | Path, validate_components: bool = True) -> Recipe:
+    """Read, resolve and validate a recipe file (every error names the key and the file)."""
+    raw = resolve_raw(path)
+    raw.setdefault("name", Path(path).stem)
+    recipe = recipe_from_dict(raw, where=str(path))
+    if validate_components:
+        for cell in iter_component_configs(recipe):
+            cell.validate(str(path))
+    return recipe
+
+
+def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> Recipe:
+    """Validate a resolved recipe mapping."""
+    try:
+        recipe = config_from_dict(Recipe, {**raw, "source": where}, where=where)
+    except ConfigError:
+        raise
+    except CureError as exc:  # pragma: no cover - defensive
+        raise ConfigError(f"{where}: {exc}") from exc
+    if not recipe.models or not recipe.methods or not recipe.seeds:
+        raise ConfigError(f"{where}: models, methods and seeds must each list at least one entry")
+    return recipe
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    """One model or method with a concrete (sweep-free) config."""
+
+    kind: str
+    name: str
+    config: dict[str, Any]
+
+    def validate(self, where: str) -> None:
+        """Build the component's Config to check keys and values now, before anything runs."""
+        cls = _component_class(self.kind, self.name)
+        cfg_cls = getattr(cls, "Config", None)
+        if cfg_cls is not None:
+            config_from_dict(cfg_cls, dict(self.config), where=f"{where}: {self.kind}s[{self.name}]")
+
+
+def _component_class(kind: str, name: str) -> Any:
+    if kind == "model":
+        from cure4rec.models.base import MODELS
+
+        return MODELS.get(name)
+    from cure4rec.methods.base import METHODS
+
+    return METHODS.get(name)
+
+
+def _scalar_keys(kind: str, name: str) -> set[str] | None:
+    """Config keys whose declared type is not a list/tuple (lists there are sweeps)."""
+    try:
+        cfg_cls = getattr(_component_class(kind, name), "Config", None)
+    except CureError:
+        return None
+    if cfg_cls is None:
+        return set()
+    hints = typing.get_type_hints(cfg_cls)
+    listy = {list, tuple}
+    return {k for k, h in hints.items()
+            if typing.get_origin(h) not in listy and h not in listy
+            and not any(typing.get_origin(a) in listy for a in typing.get_args(h))}
+
+
+def expand_component(kind: str, comp: Component) -> list[ComponentConfig]:
+    """The sweep of one model or method entry (cartesian product of its list values)."""
+    scalar = _scalar_keys(kind, comp.name)
+    keys = sorted(k for k, v in comp.config.items()
+                  if isinstance(v, list) and (scalar is None or k in scalar))
+    combos = itertools.product(*(comp.config[k] for k in keys)) if keys else [()]
+    return [ComponentConfig(kind, comp.name, {**comp.config, **dict(zip(keys, combo))})
+            for combo in combos]
+
+
+def iter_component_configs(recipe: Recipe) -> list[ComponentConfig]:
+    """Every concrete model and method config of the recipe."""
+    out = [c for m in recipe.models for c in expand_component("model", m)]
+    return out + [c for m in recipe.methods for c in expand_component("method", m)]
+
+
+def as_list(value: Any) -> list[Any]:
+    """A sweepable value as the list of its settings."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def save_resolved(recipe: Recipe, path: Path) -> None:
+    """Write the resolved recipe as YAML (sorted keys; atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(recipe.as_dict(), sort_keys=True))
+    tmp.replace(path)

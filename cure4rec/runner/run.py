@@ -1,0 +1,85 @@
+"""Run a recipe: expand cells, skip those with a valid record, execute the rest, write records.
+
+Layout under the results folder: `<recipe-name>/recipe.resolved.yaml`,
+`<recipe-name>/records/<config_hash>.json` (one per cell, written atomically as each cell
+finishes, so a crash loses at most the cells in flight) and `<recipe-name>/cache/<hash>.pt`
+(trained reference models shared between cells).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from cure4rec.runner.cells import CellSpec, expand_cells
+from cure4rec.runner.executors import Executor, InProcessExecutor
+from cure4rec.runner.recipe import Recipe, save_resolved
+from cure4rec.runner.records import is_complete, write_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: cells in the recipe, cells run now, cells skipped, seconds taken."""
+
+    out_dir: Path
+    cells: int
+    ran: list[str] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def results_dir(recipe: Recipe, root: str | Path) -> Path:
+    """The folder of one recipe's results."""
+    return Path(root) / recipe.name
+
+
+def plan(recipe: Recipe, root: str | Path) -> tuple[list[CellSpec], list[CellSpec]]:
+    """(all cells, cells still to run) for `recipe` under the results folder `root`."""
+    out = results_dir(recipe, root)
+    cells = expand_cells(recipe, cache_dir=str((out / "cache").resolve()))
+    todo = [c for c in cells if not is_complete(out / "records" / f"{c.config_hash}.json",
+                                                c.config_hash)]
+    return cells, todo
+
+
+def _default_fn() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    from cure4rec.runner.pipeline import run_cell
+
+    return run_cell
+
+
+def run_recipe(recipe: Recipe, root: str | Path = "results", executor: Executor | None = None,
+               *, limit: int | None = None, progress: bool = True,
+               fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> RunSummary:
+    """Run every cell of `recipe` that has no valid record yet (at most `limit` of them)."""
+    t0 = time.perf_counter()
+    out = results_dir(recipe, root)
+    save_resolved(recipe, out / "recipe.resolved.yaml")
+    cells, todo = plan(recipe, root)
+    summary = RunSummary(out, len(cells), skipped=len(cells) - len(todo))
+    if limit is not None:
+        todo = todo[:limit]
+    log.info("%s: %d cells, %d to run", recipe.name, len(cells), len(todo))
+    executor = executor or InProcessExecutor()
+    bar = tqdm(total=len(todo), desc=recipe.name, unit="cell", disable=not progress)
+    try:
+        for cell, record in executor.map(fn or _default_fn(), todo):
+            if record.get("config_hash") != cell.config_hash:
+                raise RuntimeError(f"cell {cell.config_hash} returned a record for "
+                                   f"{record.get('config_hash')}")
+            write_record(record, out / "records")
+            summary.ran.append(cell.config_hash)
+            bar.set_postfix_str(cell.label(), refresh=False)
+            bar.update()
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - t0
+    return summary

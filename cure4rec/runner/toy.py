@@ -1,0 +1,39 @@
+"""A toy cell function for testing runners, executors and leaderboards without training.
+
+`toy_cell` turns a cell spec into a record whose metrics are a deterministic function of
+the cell's definition (hash-derived), with the same keys the real evaluator emits. Set
+`CURE4REC_TOY_FAIL_AT=<config_hash>` to make that cell raise (crash-recovery tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import numpy as np
+
+from cure4rec.runner.cells import CellSpec, spec_from_dict
+from cure4rec.runner.records import make_record
+
+TOY_METRICS = ("completeness.mia_auc", "completeness.topk_overlap.forgotten@20", "utility.ndcg@20", "utility.recall@20",
+               "efficiency.unlearn_wall_s", "fairness.ugf_ndcg@20")
+
+
+class ToyCrash(RuntimeError):
+    """Raised by `toy_cell` for the cell named in `CURE4REC_TOY_FAIL_AT`."""
+
+
+def toy_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
+    """A record with pseudo-random but reproducible metrics for `spec`."""
+    spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
+    if os.environ.get("CURE4REC_TOY_FAIL_AT") == spec.config_hash:
+        raise ToyCrash(f"toy crash in cell {spec.config_hash}")
+    seed = int.from_bytes(hashlib.sha256(spec.config_hash.encode()).digest()[:8], "little")
+    rng = np.random.default_rng(seed)
+    metrics = {k: float(rng.uniform(0.0, 1.0)) for k in TOY_METRICS}
+    ds = spec.dataset["name"]
+    return make_record(spec.definition(), dataset={"name": ds, "version": "toy",
+                                                   "sha256": "0" * 64},
+                       split={"id": f"toy-{spec.forget['strategy']}", "sha256": "1" * 64},
+                       metrics=metrics, timings={"unlearn": {"wall_s": 0.0}})

@@ -1,0 +1,93 @@
+"""Leaderboard: pure function of records; golden files; partial coverage; determinism."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cure4rec.leaderboard import render_all
+from cure4rec.leaderboard.build import build_leaderboard, fingerprint
+from cure4rec.runner.records import find_records, load_records
+
+ROOT = Path(__file__).parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "records"
+GOLDEN = Path(__file__).parent / "golden"
+DOCS = ROOT / "docs" / "leaderboard"
+
+
+def _records() -> list[dict]:
+    return load_records(sorted(FIXTURES.glob("**/*.json")))
+
+
+@pytest.mark.parametrize("name", ["leaderboard.md", "leaderboard.csv", "leaderboard.html"])
+def test_golden(name: str) -> None:
+    out = render_all(_records())[name]
+    if os.environ.get("CURE4REC_UPDATE_GOLDEN"):
+        (GOLDEN / name).write_text(out)
+    assert out == (GOLDEN / name).read_text()
+
+
+def test_order_independent_and_twice_identical() -> None:
+    recs = _records()
+    shuffled = recs[:]
+    random.Random(1).shuffle(shuffled)
+    assert render_all(shuffled) == render_all(recs) == render_all(_records())
+    assert fingerprint(shuffled) == fingerprint(recs)
+
+
+def test_partial_coverage_is_empty() -> None:
+    lb = build_leaderboard(_records())
+    core = next(s for s in lb.sections if "vtoy · core" in s.title)
+    row = next(r for r in core.rows if r.method == "sisa(shards=4)")
+    assert row.seeds == (0,) and all(v.mean is None for v in row.values.values())
+    rnd = next(s for s in lb.sections if "vtoy · random" in s.title)
+    retrain = next(r for r in rnd.rows if r.method == "retrain" and r.role == "method")
+    assert retrain.values["fairness.ugf_ndcg@20"].mean is None
+    assert retrain.values["utility.ndcg@20"].n == 2
+    assert [r.role for r in rnd.rows][:2] == ["reference", "reference"]
+
+
+def test_mean_std_hand_computed() -> None:
+    recs = [r for r in _records() if r["kind"] == "original" and
+            r["cell"]["forget"]["strategy"] == "random"]
+    vals = sorted(r["metrics"]["utility.ndcg@20"] for r in recs)
+    lb = build_leaderboard(recs)
+    st = lb.sections[0].rows[0].values["utility.ndcg@20"]
+    assert st.mean == round(sum(vals) / 2, 6)
+    assert st.std == pytest.approx(abs(vals[0] - vals[1]) / 2 ** 0.5, abs=1e-6)
+
+
+def test_no_timestamps_read() -> None:
+    recs = _records()
+    changed = [dict(r, environment={"when": "now"}, timings={"x": 1}) for r in recs]
+    assert render_all(changed) == render_all(recs)
+
+
+@pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed leaderboard")
+def test_committed_leaderboard_is_current() -> None:
+    out = render_all(load_records(find_records(DOCS / "records")))
+    for name, text in out.items():
+        assert (DOCS / name).read_text() == text, f"docs/leaderboard/{name} is stale: rebuild it"
+
+
+@pytest.mark.browser
+def test_html_renders_in_chromium(tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    page = tmp_path / "lb.html"
+    page.write_text(render_all(_records())["leaderboard.html"])
+    res = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+         "--v=0", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert '<table class="sortable">' in res.stdout and "utility" in res.stdout
+    assert "Uncaught" not in res.stderr

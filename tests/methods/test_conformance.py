@@ -1,0 +1,49 @@
+"""Every shipped method passes the conformance kit (toy MF model, toy data)."""
+
+from cure4rec.testing import TOY_MODEL, MethodConformance
+
+
+class TestRetrain(MethodConformance):
+    method, model, exact = "retrain", TOY_MODEL, True
+
+
+class TestSISA(MethodConformance):
+    method, model, exact = "sisa", TOY_MODEL, True
+    config = {"shards": 3, "slices": 2}
+
+
+class TestRecEraser(MethodConformance):
+    method, model, exact = "receraser", TOY_MODEL, True
+    config = {"shards": 3, "agg_epochs": 10}
+
+
+class TestUltraRE(MethodConformance):
+    method, model, exact = "ultrare", TOY_MODEL, True
+    config = {"shards": 3, "lr_steps": 50}
+
+
+class TestFineTune(MethodConformance):
+    method, model, exact = "finetune", TOY_MODEL, False
+    xfail_forgetting = ("a deleted user's row gets no gradient from retained data, so "
+                        "fine-tuning does not move it: whole-user deletion is not forgotten")
+
+
+class TestGradientAscent(MethodConformance):
+    method, model, exact = "gradient-ascent", TOY_MODEL, False
+
+
+class TestNegGradPlus(MethodConformance):
+    method, model, exact = "gradient-ascent+retain", TOY_MODEL, False
+
+
+class TestSCIFPaper(MethodConformance):
+    method, model, exact = "scif", TOY_MODEL, False
+
+
+class TestSCIFIfru(MethodConformance):
+    method, model, exact = "scif", TOY_MODEL, False
+    config = {"variant": "ifru"}
+
+
+class TestThirdParty(MethodConformance):
+    method, model, exact = "examples.third_party_method:LastEpochs", TOY_MODEL, False
