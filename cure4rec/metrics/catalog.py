@@ -1,0 +1,87 @@
+"""Every metric key the evaluator emits: its aspect, its direction and what it means.
+
+Directions: ``higher`` / ``lower`` is better; ``target`` = closer to the retrained model's
+value is better (e.g. MIA AUC: the goal is the retrain value, not 0.5, and not as low as
+possible); ``none`` = descriptive, not ranked (e.g. signed A-IGF, raw seed-noise levels).
+Keys look like ``aspect.name[@k][.group]``; patterns use ``fnmatch`` wildcards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Literal
+
+from cure4rec.errors import UnknownNameError
+
+Direction = Literal["higher", "lower", "target", "none"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How to read and rank one metric key."""
+
+    key_pattern: str
+    aspect: str
+    direction: Direction
+    description: str
+
+
+_G = "forgotten users, their 1-hop neighbours, or a sample of the rest"
+CATALOG: tuple[MetricInfo, ...] = (
+    MetricInfo("utility.forgotten.*", "utility", "target",
+               "ranking metric on the forgotten users' held-out test rows (history = retain); "
+               "lower after unlearning is expected, the retrain value is the reference"),
+    MetricInfo("utility.neighbours.*", "utility", "higher",
+               "ranking metric on the forgotten users' 1-hop neighbours (test rows)"),
+    MetricInfo("utility.*", "utility", "higher",
+               "ranking metric (NDCG/Recall/HR/Precision/MRR@k) on retained users' test rows"),
+    MetricInfo("completeness.*_ratio.*", "completeness", "target",
+               f"d(unlearned, retrain r0) / d(retrain r1, r0) on {_G} (.qN: difficulty "
+               "quartile N of the forgotten users); 1 = at seed noise"),
+    MetricInfo("completeness.forgotten_rank_ratio", "completeness", "target",
+               "mean |Δ percentile| of forgotten pairs vs r0, over the r1-vs-r0 value; 1 = ideal"),
+    MetricInfo("completeness.forgotten_rank*", "completeness", "none",
+               "mean percentile of the forgotten (u, i) pairs among all items (1 = top)"),
+    MetricInfo("completeness.*.seed.*", "completeness", "none",
+               "the same statistic between two retrain seeds (seed-noise level)"),
+    MetricInfo("completeness.topk_overlap.*", "completeness", "higher",
+               f"top-k overlap |A∩B|/k of unlearned and retrain rankings on {_G}"),
+    MetricInfo("completeness.rbo.*", "completeness", "higher",
+               f"rank-biased overlap (p=0.9, extrapolated at k) with retrain on {_G}"),
+    MetricInfo("completeness.js.*", "completeness", "lower",
+               f"JS divergence of softmax(standardised score/τ) vs retrain on {_G}"),
+    MetricInfo("completeness.recovery", "completeness", "higher",
+               "functional test: share of the shilling attack's target exposure undone (1 = "
+               "as retrain)"),
+    MetricInfo("completeness.*.original", "completeness", "none",
+               "the attack / oracle value on the original model (trained on all data)"),
+    MetricInfo("completeness.*.retrain", "completeness", "none",
+               "the attack / oracle value on the retrained model r0 (the target value)"),
+    MetricInfo("completeness.*_gap", "completeness", "target",
+               "attack value on the unlearned model minus on the retrained model (0 = ideal)"),
+    MetricInfo("completeness.*mia_auc", "completeness", "target",
+               "membership-inference AUC on the unlearned model (goal: the retrain value)"),
+    MetricInfo("completeness.*mia_tpr@1fpr", "completeness", "target",
+               "membership-inference TPR at 1% FPR on the unlearned model (goal: retrain's)"),
+    MetricInfo("completeness.mio_*", "completeness", "target",
+               "MIO (reconstructed) oracle AUC / accuracy on the unlearned model (goal: retrain's)"),
+    MetricInfo("completeness.*", "completeness", "none",
+               "reference values (original / retrain models, attack strength, quantile groups)"),
+    MetricInfo("efficiency.speedup_vs_retrain", "efficiency", "higher",
+               "retrain wall-clock seconds / unlearn wall-clock seconds"),
+    MetricInfo("efficiency.*", "efficiency", "lower",
+               "wall / CPU seconds, peak RSS MiB, stream latency (mean, p95)"),
+    MetricInfo("fairness.a-igf*", "fairness", "none",
+               "signed NDCG gap active (top 5% by retained degree) − inactive"),
+    MetricInfo("fairness.*", "fairness", "lower",
+               "UGF = |A-IGF|, Wasserstein-1 gap, shardGF (variance of per-shard NDCG), CIs"),
+)
+
+
+def metric_info(key: str) -> MetricInfo:
+    """The first catalog entry whose pattern matches `key` (most specific entries first)."""
+    for info in CATALOG:
+        if fnmatchcase(key, info.key_pattern):
+            return info
+    raise UnknownNameError(f"unknown metric key {key!r}; see docs/metrics.md for the catalogue")

@@ -1,0 +1,206 @@
+"""Retrain-referenced completeness: how far the unlearned model's outputs are from retraining.
+
+Every distance d(unlearned, r0) is divided by the same distance between two retrain seeds,
+d(r1, r0): a ratio of 1.0 means "indistinguishable from retraining at seed-noise level",
+> 1 means further from retraining than seed noise. Similarities (top-k overlap, RBO) are
+turned into distances 1 − sim first. Rankings exclude each user's `history` (the retained
+train set). Definitions (also in docs/metrics.md):
+
+- top-k overlap |A∩B|/k of the two top-k lists;
+- RBO with p = 0.9, *extrapolated* at depth k (Webber et al. 2010, eq. 32:
+  X_k/k·p^k + (1−p)/p·Σ_{d≤k} X_d/d·p^d; identical lists give 1);
+- JS divergence (natural log, in [0, ln 2]) of per-user softmax(z/τ) over the candidate
+  items, z = the user's scores standardised over the candidates (scale-free across models);
+- forgotten-item rank: percentile of each forgotten (u, i) among all items
+  (1 = top, 0 = bottom; lower = more forgotten); its distance is the Wasserstein-1
+  distance between the two models' distributions of these percentiles (distributional, not
+  pairwise: for a deleted user the retrained row is untrained noise, so pairwise
+  differences are large between any two seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.stats import wasserstein_distance
+
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
+
+EPS = 1e-12
+GROUPS = ("forgotten", "neighbours", "rest")
+
+
+@dataclass(frozen=True)
+class UserGroups:
+    """Forgotten users, their 1-hop neighbours and a sample of the other users."""
+
+    forgotten: np.ndarray
+    neighbours: np.ndarray
+    rest: np.ndarray
+
+    def items(self) -> list[tuple[str, np.ndarray]]:
+        """(name, users) pairs in GROUPS order."""
+        return [(g, getattr(self, g)) for g in GROUPS]
+
+
+def user_groups(retain: Interactions, forget: Interactions, forgotten_users: np.ndarray,
+                rng: np.random.Generator, max_users: int = 500) -> UserGroups:
+    """Split the users into forgotten / neighbours / rest.
+
+    Neighbours are retained users (not forgotten) with ≥1 retained train item in the forget
+    set's items (1 hop in the user–item–user graph); when there are more than `max_users`,
+    the `max_users` with the largest co-occurrence Σ_{i∈I_v} |forget rows on i| are kept
+    (ties: lower index). Rest: ≤ `max_users` of the remaining retained users, sampled.
+    """
+    forgotten = np.unique(np.asarray(forgotten_users, dtype=np.int64))
+    weight = np.bincount(forget.item, minlength=forget.n_items).astype(np.float64)
+    co = np.asarray(retain.csr() @ weight).ravel()
+    co[forgotten] = 0.0
+    cand = np.flatnonzero(co > 0)
+    order = cand[np.lexsort((cand, -co[cand]))]
+    neighbours = np.sort(order[:max_users])
+    others = np.setdiff1d(retain.active_users(), np.concatenate([forgotten, cand]))
+    rest = np.sort(rng.choice(others, size=min(max_users, len(others)), replace=False))
+    return UserGroups(forgotten, neighbours, rest)
+
+
+def _masked(model: object, users: np.ndarray, hist: sp.csr_matrix | None) -> torch.Tensor:
+    s = model.score(users).detach().to("cpu", torch.float32).clone()  # type: ignore[attr-defined]
+    if hist is not None:
+        sub = hist[users]
+        rows = np.repeat(np.arange(len(users)), np.diff(sub.indptr))
+        s[torch.from_numpy(rows), torch.from_numpy(sub.indices.astype(np.int64))] = -torch.inf
+    return s
+
+
+def overlap_and_rbo(a: torch.Tensor, b: torch.Tensor, p: float = 0.9
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row top-k overlap |A∩B|/k and extrapolated RBO of two `[n, k]` item lists."""
+    k = a.shape[1]
+    match = (a[:, :, None] == b[:, None, :]).to(torch.float64)
+    x = match.cumsum(1).cumsum(2).diagonal(dim1=1, dim2=2)  # X_d = |A_{:d} ∩ B_{:d}|
+    d = torch.arange(1, k + 1, dtype=torch.float64)
+    agree = x / d
+    rbo = agree[:, -1] * p**k + (1 - p) / p * (agree * p**d).sum(1)
+    return (x[:, -1] / k).numpy(), rbo.numpy()
+
+
+def js_divergence(s1: torch.Tensor, s2: torch.Tensor, tau: float = 1.0) -> np.ndarray:
+    """Per-row JS divergence of softmax(z/τ), z = row-standardised finite scores."""
+    def logp(s: torch.Tensor) -> torch.Tensor:
+        s = s.to(torch.float64)
+        fin = torch.isfinite(s)
+        z = torch.where(fin, s, torch.zeros_like(s))
+        n = fin.sum(1, keepdim=True).clamp(min=1)
+        mu = z.sum(1, keepdim=True) / n
+        sd = (((z - mu) ** 2) * fin).sum(1, keepdim=True).div(n).sqrt().clamp(min=EPS)
+        z = torch.where(fin, (z - mu) / sd / tau, torch.full_like(s, -torch.inf))
+        return torch.log_softmax(z, dim=1)
+
+    lp, lq = logp(s1), logp(s2)
+    p, q = lp.exp(), lq.exp()
+    lm = torch.log((p + q) / 2 + EPS)
+    kl = (lambda pp, lpp: torch.where(pp > 0, pp * (lpp - lm), torch.zeros_like(pp)).sum(1))
+    return (0.5 * kl(p, lp) + 0.5 * kl(q, lq)).clamp(min=0).numpy()
+
+
+def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512) -> np.ndarray:
+    """Percentile of each (u, i) among all items under `model` (1 = top), in pair order."""
+    out = np.zeros(len(pairs))
+    users = np.unique(pairs.user)
+    for start in range(0, len(users), batch_users):
+        b = users[start:start + batch_users]
+        s = model.score(b).detach().to("cpu", torch.float32)  # type: ignore[attr-defined]
+        rows = np.flatnonzero(np.isin(pairs.user, b))
+        local = torch.from_numpy(np.searchsorted(b, pairs.user[rows]))
+        own = s[local, torch.from_numpy(pairs.item[rows])]
+        srt = torch.sort(s, dim=1).values
+        for c in range(0, len(rows), 4096):  # bounded memory: ≤ 4096 × n_items at a time
+            sl = slice(c, c + 4096)
+            below = torch.searchsorted(srt[local[sl]], own[sl, None]).squeeze(1)
+            out[rows[sl]] = below.to(torch.float64).numpy() / max(s.shape[1] - 1, 1)
+    return out
+
+
+@dataclass
+class GroupDistances:
+    """Per-user distances of one user group: unlearned vs r0 and r1 vs r0."""
+
+    users: np.ndarray
+    unlearned: dict[str, np.ndarray]
+    seed: dict[str, np.ndarray]
+
+    def ratio(self, name: str) -> float:
+        """mean d(unlearned, r0) / mean d(r1, r0) (NaN without users; inf if seeds agree)."""
+        if len(self.users) == 0:
+            return float("nan")
+        num, den = float(self.unlearned[name].mean()), float(self.seed[name].mean())
+        return num / den if den > EPS else (1.0 if num <= EPS else float("inf"))
+
+
+def _distances(m: object, r0: object, users: np.ndarray, hist: sp.csr_matrix | None,
+               k: int, p: float, tau: float) -> dict[str, np.ndarray]:
+    sm, s0 = _masked(m, users, hist), _masked(r0, users, hist)
+    kk = min(k, sm.shape[1])
+    ov, rbo = overlap_and_rbo(torch.topk(sm, kk, 1).indices, torch.topk(s0, kk, 1).indices, p)
+    return {"topk_overlap": 1 - ov, "rbo": 1 - rbo, "js": js_divergence(sm, s0, tau)}
+
+
+def group_distances(unlearned: object, references: Sequence[object], users: np.ndarray,
+                    history: Interactions | None, k: int = 20, p: float = 0.9,
+                    tau: float = 1.0, batch_users: int = 512) -> GroupDistances:
+    """Distances (1−overlap, 1−RBO, JS) of `users`, batched over users."""
+    if len(references) < 2:
+        raise ConfigError("completeness needs ≥2 retrained reference models (two seeds)")
+    r0, r1 = references[0], references[1]
+    hist = history.csr() if history is not None else None
+    parts: dict[str, list[dict[str, np.ndarray]]] = {"u": [], "s": []}
+    for start in range(0, len(users), batch_users):
+        b = users[start:start + batch_users]
+        parts["u"].append(_distances(unlearned, r0, b, hist, k, p, tau))
+        parts["s"].append(_distances(r1, r0, b, hist, k, p, tau))
+    cat = (lambda ds: {n: np.concatenate([d[n] for d in ds]) if ds else np.zeros(0)
+                       for n in ("topk_overlap", "rbo", "js")})
+    return GroupDistances(np.asarray(users), cat(parts["u"]), cat(parts["s"]))
+
+
+def forgotten_rank(unlearned: object, references: Sequence[object], forget: Interactions,
+                   original: object | None = None) -> dict[str, float]:
+    """Mean percentile of the forgotten pairs per model and the retrain-normalised distance."""
+    pu, p0, p1 = (pair_percentiles(m, forget) for m in (unlearned, references[0], references[1]))
+    num, den = wasserstein_distance(pu, p0), wasserstein_distance(p1, p0)
+    out = {"forgotten_rank": float(pu.mean()), "forgotten_rank.retrain": float(p0.mean()),
+           "forgotten_rank_ratio": num / den if den > EPS else float("inf")}
+    if original is not None:
+        out["forgotten_rank.original"] = float(pair_percentiles(original, forget).mean())
+    return out
+
+
+def _raw(d: np.ndarray, dist: str) -> float:
+    """The group mean as reported: JS as a divergence, overlap / RBO back as similarities."""
+    if len(d) == 0:
+        return float("nan")
+    return float(d.mean()) if dist == "js" else 1.0 - float(d.mean())
+
+
+def completeness_metrics(unlearned: object, references: Sequence[object], groups: UserGroups,
+                         retain: Interactions, forget: Interactions, k: int = 20,
+                         p: float = 0.9, tau: float = 1.0, original: object | None = None
+                         ) -> tuple[dict[str, float], dict[str, GroupDistances]]:
+    """All retrain-referenced completeness metrics (keys without the aspect prefix)."""
+    out: dict[str, float] = {}
+    per_group: dict[str, GroupDistances] = {}
+    for name, users in groups.items():
+        gd = group_distances(unlearned, references, users, retain, k, p, tau)
+        per_group[name] = gd
+        for dist in ("topk_overlap", "rbo", "js"):
+            out[f"{dist}_ratio.{name}"] = gd.ratio(dist)
+            out[f"{dist}.{name}"] = _raw(gd.unlearned[dist], dist)
+            out[f"{dist}.seed.{name}"] = _raw(gd.seed[dist], dist)
+    out.update(forgotten_rank(unlearned, references, forget, original))
+    return out, per_group

@@ -1,0 +1,199 @@
+"""The four-aspect evaluator: utility, completeness, efficiency and fairness of one cell.
+
+`evaluate_cell` scores an unlearned model against the original and ≥2 retrained references
+(different seeds, trained on `fs.retain`); `evaluate_reference` scores a reference row
+(original / retrain) on utility and fairness only. Keys are flat ``aspect.name`` strings,
+each resolved by `cure4rec.metrics.catalog.metric_info`; values are not rounded.
+Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cure4rec.config import config_from_dict, config_to_dict
+from cure4rec.context import RunContext
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
+from cure4rec.metrics import fairness as fair
+from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
+from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
+from cure4rec.metrics.efficiency import Timing, latency_summary
+from cure4rec.metrics.mia import mio, run_mia
+from cure4rec.metrics.ranking import MODES, RankingResult, evaluate_ranking
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """What the evaluator computes and with which constants (unknown keys are errors)."""
+
+    ks: tuple[int, ...] = (10, 20)
+    mode: str = "standard"
+    completeness: bool = True
+    mia: bool = True
+    mia_user_level: bool = True
+    mio: bool = True
+    bootstrap: int = 1000
+    neighbours_k: int = 500
+    completeness_k: int = 20
+    rbo_p: float = 0.9
+    js_tau: float = 1.0
+    mia_topk: int = 100
+    svd_dim: int = 64
+    shadow_epochs: int | None = None
+    difficulty: str | None = "hessian"
+    fairness_metric: str = "ndcg@20"
+    active_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not self.ks or min(self.ks) < 1:
+            raise ConfigError(f"evaluator.ks must be positive integers, got {self.ks}")
+        if self.mode not in MODES:
+            raise ConfigError(f"evaluator.mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.difficulty is not None and self.difficulty not in SCORES:
+            raise ConfigError(f"evaluator.difficulty {self.difficulty!r}: use {SCORES} or null")
+        if not 0 < self.rbo_p < 1 or self.js_tau <= 0 or not 0 < self.active_fraction < 1:
+            raise ConfigError("evaluator: need 0 < rbo_p < 1, js_tau > 0, 0 < active_fraction < 1")
+        if min(self.bootstrap, self.neighbours_k, self.completeness_k, self.mia_topk) < 0:
+            raise ConfigError("evaluator: counts (bootstrap, neighbours_k, ...) must be ≥ 0")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None, where: str = "evaluator"
+                  ) -> EvaluatorConfig:
+        """Validated config from a recipe mapping."""
+        return config_from_dict(cls, values, where)
+
+
+@dataclass
+class CellResult:
+    """Flat metrics (`aspect.name` → float) and JSON-able info (group sizes, config...)."""
+
+    metrics: dict[str, float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _utility(model: object, history: Interactions, test: Interactions, cfg: EvaluatorConfig,
+             prefix: str) -> tuple[dict[str, float], RankingResult]:
+    res = evaluate_ranking(model, history, test, cfg.ks, cfg.mode)  # type: ignore[arg-type]
+    return {f"{prefix}{k}": v for k, v in res.means().items()}, res
+
+
+def _fairness(res: RankingResult, retain: Interactions, ctx: RunContext, cfg: EvaluatorConfig,
+              shard_of_user: np.ndarray | None) -> dict[str, float]:
+    m = cfg.fairness_metric
+    if m not in res.per_user:
+        return {}
+    group = fair.activity_groups(retain, cfg.active_fraction)
+    out = {f"fairness.{k.replace('/', '_')}": v
+           for k, v in fair.fairness_report(res, group, m).items() if "/" in k
+           and k.split("/")[0] in fair.STATS}
+    if cfg.bootstrap > 0:
+        for name, iv in fair.bootstrap_fairness(res, group, ctx, m, cfg.bootstrap).items():
+            out[f"fairness.{name}_{m}.ci_low"], out[f"fairness.{name}_{m}.ci_high"] = iv.low, iv.high
+    if shard_of_user is not None:
+        out[f"fairness.shardgf_{m}"] = fair.shard_gf(res.per_user[m],
+                                                     np.asarray(shard_of_user)[res.users])
+    return out
+
+
+def _efficiency(learn: Timing | None, unlearn: Timing | None, retrain: Timing | None,
+                stream: Sequence[Timing] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, t in (("learn", learn), ("unlearn", unlearn), ("retrain", retrain)):
+        if t is not None:
+            out.update({f"efficiency.{name}_{k}": float(v) for k, v in t.as_dict().items()})
+    if unlearn is not None and retrain is not None and unlearn.wall_s > 0:
+        out["efficiency.speedup_vs_retrain"] = retrain.wall_s / unlearn.wall_s
+    if stream:
+        lat = latency_summary([t.wall_s for t in stream])
+        out["efficiency.stream_mean_s"], out["efficiency.stream_p95_s"] = lat["mean_s"], lat["p95_s"]
+    return out
+
+
+def evaluate_reference(fs: Any, model: object, history: Interactions, ctx: RunContext,
+                       config: EvaluatorConfig | None = None) -> CellResult:
+    """Utility and fairness of a reference model (the original or a retrain) on `fs`."""
+    cfg = config or EvaluatorConfig()
+    ctx = ctx.child("evaluate-reference")
+    metrics, res = _utility(model, history, fs.test, cfg, "utility.")
+    if len(fs.holdout_test):
+        metrics.update(_utility(model, history, fs.holdout_test, cfg, "utility.forgotten.")[0])
+    metrics.update(_fairness(res, fs.retain, ctx, cfg, None))
+    return CellResult(metrics, {"mode": cfg.mode, "n_users": int(len(res.users)),
+                                "evaluator": config_to_dict(cfg)})
+
+
+def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequence[object],
+                  ctx: RunContext, *, config: EvaluatorConfig | None = None,
+                  learn_timing: Timing | None = None, unlearn_timing: Timing | None = None,
+                  retrain_timing: Timing | None = None,
+                  stream_timings: Sequence[Timing] | None = None,
+                  shard_of_user: np.ndarray | None = None) -> CellResult:
+    """All four aspects of one (method, split, model, seed) cell."""
+    cfg = config or EvaluatorConfig()
+    if (cfg.completeness or cfg.mia) and len(references) < 2:
+        raise ConfigError(f"evaluate_cell needs ≥2 retrained references, got {len(references)}")
+    ctx = ctx.child("evaluate")
+    forget: Interactions = fs.request.forget
+    groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
+                         cfg.neighbours_k)
+    metrics, res = _utility(unlearned, fs.retain, fs.test, cfg, "utility.")
+    nb = res.restrict(groups.neighbours)
+    metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
+    if len(fs.holdout_test):
+        metrics.update(_utility(unlearned, fs.retain, fs.holdout_test, cfg,
+                                "utility.forgotten.")[0])
+    metrics.update(_fairness(res, fs.retain, ctx, cfg, shard_of_user))
+    metrics.update(_efficiency(learn_timing, unlearn_timing, retrain_timing, stream_timings))
+    info: dict[str, Any] = {"mode": cfg.mode, "evaluator": config_to_dict(cfg),
+                            "groups": {g: int(len(u)) for g, u in groups.items()},
+                            "n_stream_requests": len(stream_timings or ())}
+    if cfg.completeness and len(forget):
+        comp, per_group = completeness_metrics(
+            unlearned, references, groups, fs.retain, forget, cfg.completeness_k, cfg.rbo_p,
+            cfg.js_tau, original)
+        metrics.update({f"completeness.{k}": v for k, v in comp.items()})
+        if cfg.difficulty:
+            info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
+                                         ctx, cfg.difficulty)
+    if cfg.mia and len(forget):
+        metrics.update(_attacks(fs, original, unlearned, references, ctx, cfg))
+    log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
+    return CellResult(metrics, info)
+
+
+def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,
+            train: Interactions, ctx: RunContext, score: str) -> str:
+    """Add the per-difficulty-quartile overlap ratios; models without embeddings are skipped."""
+    try:
+        diff = difficulty(original, train, ctx, score)[gd.users]
+    except ConfigError as exc:  # e.g. a sharded ensemble: no single embedding table
+        log.info("difficulty strata skipped: %s", exc)
+        return f"unavailable: {exc}"
+    qs = ratio_by_quantile(gd.unlearned["topk_overlap"], gd.seed["topk_overlap"], diff)
+    metrics.update({f"completeness.topk_overlap_ratio.forgotten.q{n + 1}": q
+                    for n, q in enumerate(qs)})
+    return score
+
+
+def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[object],
+             ctx: RunContext, cfg: EvaluatorConfig) -> dict[str, float]:
+    forget = fs.request.forget
+    holdout = fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid) else fs.holdout_test
+    raw = run_mia(original, unlearned, references, fs.train, fs.retain, forget, holdout,
+                  ctx.child("mia"), cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs,
+                  cfg.mia_user_level)
+    if cfg.mio and len(holdout):
+        models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
+        raw.update(mio(models, forget, holdout, ctx.child("mio")))
+        if "mio_auc.unlearned" in raw:
+            raw["mio_auc_gap"] = raw["mio_auc.unlearned"] - raw["mio_auc.retrain"]
+            raw["mio_acc_gap"] = raw["mio_acc.unlearned"] - raw["mio_acc.retrain"]
+    return {f"completeness.{k.removesuffix('.unlearned')}": v for k, v in raw.items()}
