@@ -1,0 +1,1 @@
+"""Attribute indistinguishability losses, user representations and In-UCDS fair training."""

@@ -1,0 +1,78 @@
+"""In-UCDS dominant sets and the fairness regulariser."""
+
+import numpy as np
+import torch
+
+from cure4rec.context import RunContext
+from cure4rec.data.interactions import Interactions
+from cure4rec.fairness.ucds import UcdsConfig, dominant_sets, ucds_regularizer
+from cure4rec.metrics.fairness import activity_groups
+
+
+def _toy(n_users: int = 60, n_items: int = 30, seed: int = 0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    deg = np.maximum(2, (rng.pareto(1.2, n_users) * 4).astype(int)).clip(max=n_items)
+    users = np.repeat(np.arange(n_users), deg)
+    items = np.concatenate([rng.choice(n_items, d, replace=False) for d in deg])
+    return Interactions(users, items, n_users, n_items)
+
+
+def test_paper_faithful_weights_on_simplex_and_alpha_above_lambda_max() -> None:
+    train = _toy()
+    sets = dominant_sets(train, UcdsConfig(fraction=0.1))
+    w = sets.weights
+    assert w.shape == (len(sets.users), len(sets.advantaged))
+    assert (w >= 0).all()
+    nonempty = w.sum(1) > 0
+    assert np.allclose(w.sum(1)[nonempty], 1.0)
+    assert not np.isin(sets.users, sets.advantaged).any()   # t is never in its returned set
+    x = train.csr()[sets.advantaged]
+    s_aa = (x @ x.T).toarray()
+    np.fill_diagonal(s_aa, 0)
+    scale = np.maximum((train.csr()[sets.users] @ x.T).toarray().max(1), s_aa.max())
+    lam = np.linalg.eigvalsh(s_aa / scale[:, None, None]).max(1)
+    assert (sets.alpha > lam).all()
+
+
+def test_constraint_keeps_t_in_support() -> None:
+    """With α > λ_max the replicator solution's support contains t (constraint theorem)."""
+    from cure4rec.fairness import ucds
+
+    train = _toy(seed=1)
+    cfg = UcdsConfig(fraction=0.1)
+    active = activity_groups(train, cfg.fraction)
+    adv, dis = np.flatnonzero(active), np.flatnonzero(~active)
+    s_da, s_aa = ucds._blocks(train, adv, dis)
+    scale = torch.maximum(s_da.max(1, keepdim=True).values, s_aa.max()).clamp_min(1.0)
+    alpha = cfg.alpha_coef * float(torch.linalg.eigvalsh(s_aa).max()) / scale
+    x, _ = ucds._replicator(s_da, s_aa, scale, alpha, cfg)
+    assert (x[:, 0] > cfg.support_tol).all()
+    assert torch.allclose(x.sum(1), torch.ones(len(x), dtype=x.dtype))
+
+
+def test_code_faithful_top3_unweighted() -> None:
+    sets = dominant_sets(_toy(), UcdsConfig(mode="code-faithful", fraction=0.1))
+    assert set(np.unique(sets.weights)) <= {0.0, 1.0}
+    assert (sets.weights.sum(1) == 3).all()
+    assert np.allclose(sets.alpha, 1.1e-3)
+
+
+def test_regularizer_pulls_only_batch_disadvantaged_users() -> None:
+    train = _toy()
+    reg = ucds_regularizer(weight=1.0, fraction=0.1)(train, RunContext(seed=0))
+
+    class Model:
+        table = torch.nn.Parameter(torch.randn(train.n_users, 4))
+
+        def user_table(self) -> torch.nn.Parameter:
+            return self.table
+
+    class Batch:
+        users = torch.tensor([int(reg.sets.users[0]), int(reg.sets.advantaged[0])])
+
+    m = Model()
+    loss = reg(m, Batch())
+    loss.backward()
+    moved = torch.nonzero(m.table.grad.abs().sum(1)).flatten().tolist()
+    assert moved == [int(reg.sets.users[0])] and loss.item() > 0
+    assert "paper-faithful" in ucds_regularizer().name
