@@ -1,8 +1,10 @@
 """Full-ranking utility metrics: NDCG, Recall, HR, Precision, MRR at k, per user.
 
 Each user's ranking covers every item not in their `history` (the train set the model was
-fitted on). Users without test items are skipped. Computation runs in user batches with
-`torch.topk`, so memory is bounded by `batch_users × n_items` whatever the catalogue size.
+fitted on). Users without test items are skipped. Tied scores are ranked by item index
+(lower first, a stable sort), so results never depend on `torch.topk`'s unspecified tie
+order. Computation runs in user batches, so memory is bounded by `batch_users × n_items`
+whatever the catalogue size.
 
 Modes:
 - ``standard`` (default): NDCG@k = DCG@k / IDCG@k with IDCG truncated at min(|T_u|, k);
@@ -77,6 +79,11 @@ def _masked_scores(score: ScoreFn, users: np.ndarray, history: sp.csr_matrix | N
     return s
 
 
+def _ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Top-`k` columns per row; ties go to the lower item index (stable sort), not to chance."""
+    return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+
+
 def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
           history: Interactions | None = None, batch_users: int = 1024) -> torch.Tensor:
     """The top-`k` item indices per user (history excluded), `LongTensor[len(users), k]`."""
@@ -86,7 +93,7 @@ def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
     out = []
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
-        out.append(torch.topk(_masked_scores(score, b, hist), k, dim=1).indices)
+        out.append(_ranked(_masked_scores(score, b, hist), k))
     return torch.cat(out) if out else torch.empty((0, k), dtype=torch.long)
 
 
@@ -115,7 +122,7 @@ def evaluate_ranking(model: object, history: Interactions | None, test: Interact
     disc = 1.0 / np.log2(np.arange(2, kmax + 2))
     for start in range(0, len(cand), batch_users):
         b = cand[start:start + batch_users]
-        top = torch.topk(_masked_scores(score, b, hist), kmax, dim=1).indices.numpy()
+        top = _ranked(_masked_scores(score, b, hist), kmax).numpy()
         hits = _hits(truth[b], top)
         _accumulate(parts, hits, n_test[b], ks, disc, mode)
     per_user = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()}

@@ -1,0 +1,108 @@
+"""`cure4rec train`: fit one model on a dataset split; write metrics.json and model.pt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cure4rec.context import RunContext
+from cure4rec.errors import ConfigError
+
+KS = (10, 20)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `train` command."""
+    p = subparsers.add_parser("train", help="train one recommender and report its utility")
+    p.add_argument("--dataset", required=True, help="dataset card name or directory")
+    p.add_argument("--data-dir", help="directory holding the data (default: the cache)")
+    p.add_argument("--model", default="bpr", help="registered model name (default bpr)")
+    p.add_argument("--seed", type=int, default=0, help="split and training seed")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--save-scores", action="store_true",
+                   help="also write scores.npy (users x items), train.csv and test.csv")
+    p.add_argument("--epochs", type=int, help="override the configured number of epochs")
+    p.add_argument("--config", default="{}", help="model config as JSON")
+    p.set_defaults(func=run)
+
+
+def _atomic(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Write through a temp file in the same directory, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--config is not valid JSON: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"--config must be a JSON object, got {text!r}")
+    if epochs is not None:
+        if epochs < 1:
+            raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+        cfg["epochs"] = epochs
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, split, fit, evaluate on valid and test, write the outputs."""
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.metrics.ranking import evaluate_ranking
+    from cure4rec.models.base import ModelSpec
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but CUDA is not available; use cpu")
+    model = ModelSpec(args.model, _model_config(args.config, args.epochs)).build()
+    ds = load_dataset(args.dataset, data_dir=args.data_dir)
+    split = split_dataset(ds, seed=args.seed)
+    ctx = RunContext(seed=args.seed, device=args.device, progress=args.verbose)
+    fit = model.fit(split.train, split.valid, ctx)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    test = evaluate_ranking(model, split.train, split.test, ks=KS)
+    valid = evaluate_ranking(model, split.train, split.valid, ks=KS)
+    record = {"dataset": {"name": ds.name, "version": ds.version, "sha256": ds.sha256},
+              "split": {"protocol": split.protocol, "sha256": split.sha256},
+              "model": {"name": args.model, "config": json.loads(args.config or "{}")},
+              "seed": args.seed, "device": args.device, "mode": test.mode,
+              "test": _rounded(test.means()), "valid": _rounded(valid.means()),
+              "epochs": fit.epochs, "best_epoch": fit.best_epoch,
+              "seconds": round(fit.seconds, 3), "valid_metric": fit.valid_metric}
+    _atomic(out / "metrics.json", lambda fh: fh.write(json.dumps(record, indent=2) + "\n"), "w")
+    _atomic(out / "model.pt", lambda fh: torch.save(model.state_dict(), fh))
+    if args.save_scores:
+        scores = model.score(np.arange(model.n_users)).numpy()
+        _atomic(out / "scores.npy", lambda fh: np.save(fh, scores))
+        for name, part in (("train", split.train), ("test", split.test)):
+            frame = part.to_frame()[["user", "item"]]
+            _atomic(out / f"{name}.csv", partial(_write_csv, frame), "w")
+    print(f"{args.model} on {ds.name}: test ndcg@20 {test.mean('ndcg@20'):.4f} "
+          f"recall@20 {test.mean('recall@20'):.4f} ({test.mode}); best epoch {fit.best_epoch}"
+          f"/{fit.epochs}, {fit.seconds:.1f}s -> {out}")
+    return 0
+
+
+def _rounded(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 6) for k, v in d.items()}
+
+
+def _write_csv(frame: Any, fh: Any) -> None:
+    frame.to_csv(fh, index=False)

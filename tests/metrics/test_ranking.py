@@ -1,0 +1,114 @@
+"""Ranking metrics against hand-computed answers and against RecBole's metric classes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
+from cure4rec.metrics.ranking import evaluate_ranking, top_k
+
+L2_3, L2_4, L2_5 = math.log2(3), 2.0, math.log2(5)
+
+
+def _fixed(scores: list[list[float]]):  # type: ignore[no-untyped-def]
+    table = torch.tensor(scores, dtype=torch.float32)
+    return lambda users: table[torch.as_tensor(users)]
+
+
+def _inter(pairs: list[tuple[int, int]], n_users: int = 3, n_items: int = 5) -> Interactions:
+    u, i = zip(*pairs) if pairs else ((), ())
+    return Interactions.from_pairs(list(u), list(i), n_users, n_items)
+
+
+SCORES = [[0.9, 0.8, 0.7, 0.1, 0.0]] * 3  # every user ranks items 0,1,2,3,4
+
+
+def test_hand_computed_standard() -> None:
+    test = _inter([(0, 0), (0, 2), (1, 0), (1, 1), (1, 2), (1, 3)])  # user 2: no test items
+    res = evaluate_ranking(_fixed(SCORES), None, test, ks=(2, 3))
+    assert res.mode == "standard" and list(res.users) == [0, 1]
+    idcg2 = 1 + 1 / L2_3
+    # user 0: hits at ranks 1 and 3
+    assert res.per_user["ndcg@2"][0] == pytest.approx(1 / idcg2)
+    assert res.per_user["ndcg@3"][0] == pytest.approx((1 + 1 / L2_4) / idcg2)
+    assert res.per_user["recall@2"][0] == pytest.approx(0.5)
+    assert res.per_user["hr@2"][0] == 1.0 and res.per_user["mrr@2"][0] == 1.0
+    assert res.per_user["precision@3"][0] == pytest.approx(2 / 3)
+    # user 1: four test items, more than k -> standard NDCG can reach 1, recall cannot
+    assert res.per_user["ndcg@2"][1] == pytest.approx(1.0)
+    assert res.per_user["recall@2"][1] == pytest.approx(0.5)
+    assert res.mean("ndcg@2") == pytest.approx((1 / idcg2 + 1) / 2)
+
+
+def test_compat_mode_untruncated_idcg_and_hr_is_recall() -> None:
+    test = _inter([(1, 0), (1, 1), (1, 2), (1, 3)])
+    res = evaluate_ranking(_fixed(SCORES), None, test, ks=(2,), mode="cure4rec-compat")
+    assert res.mode == "cure4rec-compat"
+    idcg_full = 1 + 1 / L2_3 + 1 / L2_4 + 1 / L2_5
+    assert res.per_user["ndcg@2"][0] == pytest.approx((1 + 1 / L2_3) / idcg_full)
+    assert res.per_user["hr@2"][0] == pytest.approx(0.5) == res.per_user["recall@2"][0]
+
+
+def test_history_excluded_and_mrr() -> None:
+    test = _inter([(0, 2)])
+    hist = _inter([(0, 0), (0, 1)])
+    res = evaluate_ranking(_fixed(SCORES), hist, test, ks=(1, 2))
+    assert res.per_user["ndcg@1"][0] == 1.0  # items 0,1 masked: item 2 ranks first
+    no_hist = evaluate_ranking(_fixed(SCORES), None, test, ks=(1, 3))
+    assert no_hist.per_user["mrr@3"][0] == pytest.approx(1 / 3)
+    assert no_hist.per_user["hr@1"][0] == 0.0 and no_hist.per_user["mrr@1"][0] == 0.0
+    assert top_k(_fixed(SCORES), [0], 2, history=hist).tolist() == [[2, 3]]
+
+
+def test_ties_go_to_lower_item_index() -> None:
+    flat = [[0.5] * 5] * 3
+    test = _inter([(0, 4), (1, 0)])
+    res = evaluate_ranking(_fixed(flat), None, test, ks=(1, 4))
+    assert list(res.per_user["hr@4"]) == [0.0, 1.0]
+    assert list(res.per_user["ndcg@1"]) == [0.0, 1.0]
+    assert top_k(_fixed(flat), [0, 1], 3).tolist() == [[0, 1, 2]] * 2
+
+
+def test_bad_arguments_and_empty() -> None:
+    with pytest.raises(ConfigError):
+        evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), mode="nope")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), ks=(0,))
+    res = evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), users=np.array([2]))
+    assert len(res.users) == 0 and math.isnan(res.mean("ndcg@20"))
+
+
+def test_matches_recbole_metric_classes() -> None:
+    pytest.importorskip("recbole")
+    from recbole.config import Config
+    from recbole.evaluator.metrics import MRR, NDCG, Hit, Precision, Recall
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, ks = 60, 50, (5, 10)
+    scores = torch.from_numpy(rng.random((n_users, n_items)).astype(np.float32))
+    keys = rng.choice(n_users * n_items, size=900, replace=False)
+    hist = Interactions.from_pairs(keys[:600] // n_items, keys[:600] % n_items, n_users, n_items)
+    test = Interactions.from_pairs(keys[600:] // n_items, keys[600:] % n_items, n_users, n_items)
+    ours = evaluate_ranking(lambda u: scores[torch.as_tensor(u)], hist, test, ks=ks)
+
+    cfg = Config(model="Pop", dataset="cross-check",
+                 config_dict={"topk": list(ks), "metric_decimal_place": 10, "data_path": "/nonexistent"})
+    masked = scores.clone()
+    masked[torch.tensor(hist.user), torch.tensor(hist.item)] = -torch.inf
+    users = torch.tensor(ours.users)
+    truth = torch.zeros(n_users, n_items, dtype=torch.bool)
+    truth[torch.tensor(test.user), torch.tensor(test.item)] = True
+    top = torch.topk(masked[users], max(ks), dim=1).indices
+    hit = torch.gather(truth[users], 1, top).numpy()
+    pos_len = truth[users].sum(1).numpy()
+    for cls, name in [(NDCG, "ndcg"), (Recall, "recall"), (Hit, "hr"), (MRR, "mrr"),
+                      (Precision, "precision")]:
+        needs_len = name in ("ndcg", "recall")
+        info = cls(cfg).metric_info(hit, pos_len) if needs_len else cls(cfg).metric_info(hit)
+        for k in ks:
+            np.testing.assert_allclose(ours.per_user[f"{name}@{k}"], info[:, k - 1], atol=1e-6)

@@ -1,0 +1,35 @@
+"""BPR, WMF and LightGCN reach a sane test NDCG@20 on ML-100K (5-core, 80/10/10, seed 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cure4rec.context import RunContext
+from cure4rec.metrics.ranking import evaluate_ranking
+from cure4rec.models.base import ModelSpec
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+if not DATA.exists():
+    DATA = Path("/work/shared/datasets")
+
+
+@pytest.fixture(scope="module")
+def split():  # type: ignore[no-untyped-def]
+    if not (DATA / "ml-100k").exists():
+        pytest.skip("ml-100k not available")
+    from cure4rec.data.load import load_dataset, split_dataset
+
+    return split_dataset(load_dataset("ml-100k", data_dir=DATA), seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["bpr", "wmf", "lightgcn"])
+def test_ml100k_ndcg(split, name: str) -> None:  # type: ignore[no-untyped-def]
+    model = ModelSpec(name).build()
+    fit = model.fit(split.train, split.valid, RunContext(seed=0))
+    res = evaluate_ranking(model, split.train, split.test, ks=(20,))
+    assert fit.best_epoch <= fit.epochs
+    assert res.mean("ndcg@20") >= 0.25, (name, res.mean("ndcg@20"), fit.best_epoch)
