@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from cure4rec.runner.cells import supported_models, unsupported_pairs
 from cure4rec.runner.executors import make_executor
 from cure4rec.runner.recipe import load_recipe
 from cure4rec.runner.run import plan, run_recipe
@@ -28,6 +29,9 @@ def main(args: argparse.Namespace) -> int:
     """Run the recipe; print the cells (dry run) or a summary with the total time."""
     t0 = time.perf_counter()
     recipe = load_recipe(args.recipe)
+    for model, method in unsupported_pairs(recipe):
+        print(f"skipped: {method} x {model} (method {method!r} supports "
+              f"{', '.join(supported_models(method))})")
     if args.dry_run:
         cells, todo = plan(recipe, args.results)
         pending = {c.config_hash for c in todo}

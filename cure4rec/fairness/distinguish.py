@@ -39,7 +39,8 @@ def u2u_loss(emb: torch.Tensor, labels: torch.Tensor, normalize: bool = True) ->
 
 
 def _sq_dist_sum(x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor:
-    return sum(torch.cdist(x[s:s + chunk], y).pow(2).sum() for s in range(0, len(x), chunk))
+    return sum((torch.cdist(x[s:s + chunk], y).pow(2).sum() for s in range(0, len(x), chunk)),
+               x.new_zeros(()))
 
 
 def _kernel_mean(x: torch.Tensor, y: torch.Tensor, bandwidths: torch.Tensor,

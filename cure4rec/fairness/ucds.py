@@ -11,7 +11,11 @@ Modes:
   eigenvalue), B shifted by +α (a constant on the simplex, so the maximisers are unchanged)
   to be non-negative, simplex replicator dynamics from the barycentre until the largest change
   is below `tol` (or `max_iter`); the set is the support (x_v > `support_tol`) without t,
-  weighted by x_v normalised to sum 1.
+  cut to its `neighbors` (3, the paper's neighbor_num) heaviest members (0 keeps the whole
+  support), weighted by x_v normalised to sum 1. Why the cut: with α > λ_max the penalty
+  −α‖x_adv‖² spreads the mass, and on ML-100K the support is *all* 47 advantaged users with
+  near-uniform weights (median max weight 0.029 ≈ 1/47) for every t, so the regulariser would
+  pull every disadvantaged user toward the same advantaged centroid.
 - ``code-faithful``: the public code's choices: α = coef · 1e-3 (its trace-for-eigenvalue bug),
   start x = 1e-6 with x_t = 1, `code_iters` (5) L2-normalised iterations x ← x ⊙ Bx,
   the top `neighbors` (3) advantaged users, each pair with weight 1 (unweighted).
@@ -106,6 +110,8 @@ def dominant_sets(train: Interactions, config: UcdsConfig | None = None) -> Domi
         alpha = cfg.alpha_coef * lam / scale
         x, it = _replicator(s_da, s_aa, scale, alpha, cfg)
         w = x[:, 1:] * (x[:, 1:] > cfg.support_tol)
+        if cfg.neighbors > 0:   # the support is nearly all advantaged users: keep the top ones
+            w = w * _top_neighbors(w, min(cfg.neighbors, len(adv)))
         w = w / w.sum(1, keepdim=True).clamp_min(1e-300)
     else:
         alpha = torch.full_like(scale, cfg.alpha_coef * 1e-3)

@@ -180,12 +180,38 @@ def build_leaderboard(records: Iterable[dict[str, Any]]) -> Leaderboard:
     return Leaderboard(fingerprint(recs), len(recs), versions, sections)
 
 
+def target_value(section: Section, metric: str, model: str) -> float | None:
+    """The ideal value of a `target` metric: 0 for gaps, 1 for ratios, else retrain's mean.
+
+    Ratios and gaps are already referenced to retraining (catalogue: 1 = at seed noise,
+    0 = as retrain); any other target metric is compared with the retrain reference row of
+    the same model (None if there is none).
+    """
+    name = metric.split(".", 1)[-1]
+    if name.endswith("_gap") or "_gap." in name:
+        return 0.0
+    if "_ratio" in name:
+        return 1.0
+    ref = [r.values[metric].mean for r in section.rows
+           if r.role == "reference" and r.method == "retrain" and r.model == model]
+    return ref[0] if ref else None
+
+
 def best_rows(section: Section, metric: str) -> set[int]:
-    """Indices of the method rows with the best mean of `metric` (higher/lower metrics)."""
+    """Indices of the method rows with the best mean of `metric` (for targets: closest)."""
     d = section.directions.get(metric)
-    vals = [(i, r.values[metric].mean) for i, r in enumerate(section.rows)
-            if r.role == "method" and r.values[metric].mean is not None]
-    if d not in ("higher", "lower") or not vals:
+    vals: list[tuple[int, float]] = []
+    for i, r in enumerate(section.rows):
+        v = r.values[metric].mean
+        if r.role != "method" or v is None:
+            continue
+        if d == "target":
+            goal = target_value(section, metric, r.model)
+            if goal is not None:
+                vals.append((i, abs(v - goal)))
+        else:
+            vals.append((i, v))
+    if d not in ("higher", "lower", "target") or not vals:
         return set()
     best = (max if d == "higher" else min)(v for _, v in vals)
     return {i for i, v in vals if v == best}

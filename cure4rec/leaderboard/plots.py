@@ -19,7 +19,7 @@ PREFERRED = {
     "efficiency": ("efficiency.speedup_vs_retrain", "efficiency.unlearn_wall_s"),
     "fairness": ("fairness.ugf_ndcg@20", "fairness.ugf"),
 }
-RC = {"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
+RC: dict[str, Any] = {"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
       "svg.hashsalt": "cure4rec", "path.simplify": False, "axes.grid": True,
       "grid.alpha": 0.3, "figure.autolayout": False}
 
@@ -42,6 +42,14 @@ def _png(fig: Any) -> str:
 
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
+
+
+def _mean(row: Row, metric: str) -> float:
+    """The row's mean of `metric` (rows passed here were filtered by `_plot_rows`)."""
+    value = row.values[metric].mean
+    if value is None:
+        raise ValueError(f"{row.method}: no value of {metric}")
+    return value
 
 
 def _plot_rows(section: Section, metrics: list[str]) -> list[Row]:
@@ -68,9 +76,9 @@ def tradeoff_png(section: Section) -> str | None:
     import matplotlib.pyplot as plt
 
     sign = {m: 1.0 if section.directions[m] == "higher" else -1.0 for m in (cx, uy)}
-    with plt.rc_context(RC):
+    with plt.rc_context(RC):  # type: ignore[arg-type]  # stubs want literal rc keys
         fig, ax = plt.subplots(figsize=(5.5, 4.0))
-        pts = [(r.values[cx].mean, r.values[uy].mean) for r in rows]
+        pts = [(_mean(r, cx), _mean(r, uy)) for r in rows]
         for r, (x, y) in zip(rows, pts):
             ax.scatter([x], [y], marker="s" if r.role == "reference" else "o", s=28)
             ax.annotate(f"{r.model}/{r.label}", (x, y), fontsize=6, xytext=(3, 3),
@@ -113,7 +121,7 @@ def radar_png(section: Section) -> str | None:
 
     scores = [_normalised(section, rows, m) for _, m in axes]
     angles = [2 * math.pi * i / len(axes) for i in range(len(axes))]
-    with plt.rc_context(RC):
+    with plt.rc_context(RC):  # type: ignore[arg-type]  # stubs want literal rc keys
         fig = plt.figure(figsize=(5.5, 4.5))
         ax = fig.add_subplot(projection="polar")
         for j, r in enumerate(rows):

@@ -1,19 +1,25 @@
-"""One static HTML page: sortable tables (tiny vanilla JS) and plots as inline base64 PNGs."""
+"""One static HTML page: sortable tables (tiny vanilla JS) and plots as inline base64 PNGs.
+
+Each section shows its headline table first (the Markdown's columns), then the plots, then
+every metric grouped by aspect in collapsible `<details>` blocks.
+"""
 
 from __future__ import annotations
 
 import html
 
 from cure4rec.leaderboard.build import Leaderboard, Section, aspect_of, best_rows, format_stat
+from cure4rec.leaderboard.headline import headline_metrics
 from cure4rec.leaderboard.plots import radar_png, tradeoff_png
-from cure4rec.leaderboard.render_md import ARROWS, header_lines
+from cure4rec.leaderboard.render_md import ARROWS, aspect_legend, header_lines
 
 STYLE = """body{font-family:sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#f3f3f3;cursor:pointer}td.l,th.l{text-align:left}
 tr.ref td{font-style:italic;background:#fafafa}td.best{font-weight:bold}
-img{max-width:48%;margin-right:1%}code{font-size:12px}"""
+img{max-width:48%;margin-right:1%}code{font-size:12px}
+details{margin:.3em 0}summary{cursor:pointer;font-weight:bold}"""
 
 SORTER = """document.querySelectorAll('table.sortable th').forEach(function(th){
  th.addEventListener('click',function(){
@@ -28,14 +34,12 @@ SORTER = """document.querySelectorAll('table.sortable th').forEach(function(th){
   rows.forEach(function(r){b.appendChild(r);});});});"""
 
 
-def _table(section: Section, aspect: str) -> list[str]:
-    metrics = [m for m in section.metrics if aspect_of(m) == aspect]
-    if not metrics:
-        return []
+def _table(section: Section, metrics: list[str]) -> list[str]:
     e = html.escape
-    head = "".join(f'<th title="{e(section.directions[m])}">{e(m.split(".", 1)[1])} '
+    head = "".join(f'<th title="{e(m)}: {e(section.directions[m])}">'
+                   f'{e(m.split(".", 1)[1])} '
                    f'{ARROWS[section.directions[m]]}</th>' for m in metrics)
-    out = [f"<h4>{e(aspect)}</h4>", '<table class="sortable">',
+    out = ['<table class="sortable">',
            f'<thead><tr><th class="l">model</th><th class="l">method</th><th>n</th>{head}'
            "</tr></thead>", "<tbody>"]
     best = {m: best_rows(section, m) for m in metrics}
@@ -52,6 +56,23 @@ def _table(section: Section, aspect: str) -> list[str]:
     return out + ["</tbody></table>"]
 
 
+def _section(s: Section) -> list[str]:
+    e = html.escape
+    out = [f"<h2>{e(s.title)}</h2>", f"<p>seeds: {e(', '.join(map(str, s.seeds)))}</p>"]
+    headline = headline_metrics(s)
+    if headline:
+        out += ["<h4>headline</h4>", f"<p>{e(aspect_legend(headline))}</p>",
+                *_table(s, headline)]
+    for name, png in (("trade-off", tradeoff_png(s)), ("radar", radar_png(s))):
+        if png:
+            out.append(f'<img alt="{name}" src="data:image/png;base64,{png}">')
+    for aspect in dict.fromkeys(aspect_of(m) for m in s.metrics):
+        metrics = [m for m in s.metrics if aspect_of(m) == aspect]
+        out += [f"<details><summary>all {e(aspect)} metrics ({len(metrics)})</summary>",
+                *_table(s, metrics), "</details>"]
+    return out
+
+
 def render_html(lb: Leaderboard) -> str:
     """The leaderboard page (deterministic bytes: no dates, fixed plot settings)."""
     e = html.escape
@@ -60,15 +81,10 @@ def render_html(lb: Leaderboard) -> str:
            "<h1>cure4rec leaderboard</h1>", "<ul>"]
     out += [f"<li><code>{e(line)}</code></li>" for line in header_lines(lb)]
     out += ["</ul>", "<p>Mean ± std over seeds. ↑ higher is better, ↓ lower is better, ◎ "
-            "closest to the retrain reference is best; bold = best method; empty = not "
-            "measured on every seed. Click a column header to sort.</p>"]
+            "closest to the retrain reference is best (ratios: 1, gaps: 0); bold = best method; "
+            "empty = not measured on every seed. Click a column header to sort; open a "
+            "<em>details</em> block for every metric of an aspect.</p>"]
     for s in lb.sections:
-        out.append(f"<h2>{e(s.title)}</h2>")
-        out.append(f"<p>seeds: {e(', '.join(map(str, s.seeds)))}</p>")
-        for name, png in (("trade-off", tradeoff_png(s)), ("radar", radar_png(s))):
-            if png:
-                out.append(f'<img alt="{name}" src="data:image/png;base64,{png}">')
-        for aspect in dict.fromkeys(aspect_of(m) for m in s.metrics):
-            out += _table(s, aspect)
+        out += _section(s)
     out += [f"<script>{SORTER}</script>", "</body></html>"]
     return "\n".join(out) + "\n"

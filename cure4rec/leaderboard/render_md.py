@@ -1,15 +1,13 @@
-"""Markdown rendering: a header with the fingerprint, then one table per section and aspect."""
+"""Markdown rendering: a header with the fingerprint, then one headline table per section.
+
+Only the headline metrics (`cure4rec.leaderboard.headline`) are shown, so each table stays
+readable; every metric is in the CSV and in the HTML page's detail tables.
+"""
 
 from __future__ import annotations
 
-from cure4rec.leaderboard.build import (
-    ASPECTS,
-    Leaderboard,
-    Section,
-    aspect_of,
-    best_rows,
-    format_stat,
-)
+from cure4rec.leaderboard.build import Leaderboard, Section, aspect_of, best_rows, format_stat
+from cure4rec.leaderboard.headline import headline_metrics
 
 ARROWS = {"higher": "↑", "lower": "↓", "target": "◎", "none": ""}
 
@@ -20,14 +18,22 @@ def header_lines(lb: Leaderboard) -> list[str]:
             f"cure4rec versions: {', '.join(lb.versions)}"]
 
 
-def _table(section: Section, aspect: str) -> list[str]:
-    metrics = [m for m in section.metrics if aspect_of(m) == aspect
-               and section.directions[m] != "none"]
-    if not metrics:
-        return []
-    head = ["model", "method", "n"] + [f"{m.split('.', 1)[1]} {ARROWS[section.directions[m]]}"
-                                       .strip() for m in metrics]
-    lines = [f"#### {aspect}", "", "| " + " | ".join(head) + " |",
+def column_title(section: Section, metric: str) -> str:
+    """A metric's column heading: the key without its aspect prefix, plus its direction."""
+    return f"{metric.split('.', 1)[1]} {ARROWS[section.directions[metric]]}".strip()
+
+
+def aspect_legend(metrics: list[str]) -> str:
+    """`aspect: col, col · aspect: col` — which aspect each headline column belongs to."""
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        groups.setdefault(aspect_of(m), []).append(m.split(".", 1)[1])
+    return " · ".join(f"{a}: {', '.join(cols)}" for a, cols in groups.items())
+
+
+def _table(section: Section, metrics: list[str]) -> list[str]:
+    head = ["model", "method", "n"] + [column_title(section, m) for m in metrics]
+    lines = [f"columns — {aspect_legend(metrics)}", "", "| " + " | ".join(head) + " |",
              "|" + "|".join(["---"] * 2 + ["--:"] * (len(head) - 2)) + "|"]
     best = {m: best_rows(section, m) for m in metrics}
     for i, row in enumerate(section.rows):
@@ -41,15 +47,16 @@ def _table(section: Section, aspect: str) -> list[str]:
 
 
 def render_markdown(lb: Leaderboard) -> str:
-    """The whole leaderboard as Markdown (deterministic: no dates, sorted input)."""
+    """The leaderboard as Markdown headline tables (deterministic: no dates, sorted input)."""
     out = ["# cure4rec leaderboard", ""]
     out += [f"- {line}" for line in header_lines(lb)]
-    out += ["", "Mean ± std over seeds (n = seeds present / seeds in the section). "
-            "↑ higher is better, ↓ lower is better, ◎ closest to the retrain reference is "
-            "best; bold = best method. Empty cell: not measured on every seed. Reference-only "
-            "values (direction none) are in the CSV and HTML.", ""]
+    out += ["", "Headline metrics only; all metrics (with CIs, seed-noise levels and reference "
+            "values) are in `leaderboard.csv` and `leaderboard.html`. Mean ± std over seeds "
+            "(n = seeds present / seeds in the section). ↑ higher is better, ↓ lower is "
+            "better, ◎ closest to the retrain reference is best (ratios: 1, gaps: 0); bold = "
+            "best method. Empty cell: not measured on every seed.", ""]
     for s in lb.sections:
         out += [f"### {s.title}", "", f"seeds: {', '.join(map(str, s.seeds))}", ""]
-        for aspect in (*ASPECTS, *sorted({aspect_of(m) for m in s.metrics} - set(ASPECTS))):
-            out += _table(s, aspect)
+        metrics = headline_metrics(s)
+        out += _table(s, metrics) if metrics else ["(no headline metric measured)", ""]
     return "\n".join(out).rstrip() + "\n"

@@ -25,8 +25,8 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.fairness.embeddings import attribute_codes, user_rows
 from cure4rec.forget.request import ForgetRequest
-from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearningMethod, UnlearnResult
-from cure4rec.methods.retrain import fit_fresh
+from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearnResult
+from cure4rec.methods.retrain import SingleModelMethod
 
 
 class _Reverse(torch.autograd.Function):
@@ -101,7 +101,7 @@ class AdversarialFactory:
 
 
 @METHODS.register("attribute-adversarial")
-class AttributeAdversarial(UnlearningMethod):
+class AttributeAdversarial(SingleModelMethod):
     """Learn normally; an attribute request retrains from scratch with the adversary."""
 
     card = MethodCard(
@@ -122,11 +122,6 @@ class AttributeAdversarial(UnlearningMethod):
             if self.hidden < 1 or self.lr <= 0 or self.scale < 0 or self.weight < 0:
                 raise ConfigError("attribute-adversarial: need hidden >= 1, lr > 0, "
                                   "scale >= 0, weight >= 0")
-
-    def _learn(self, train: Interactions, valid: Interactions | None,
-               ctx: RunContext) -> LearnedState:
-        return LearnedState(fit_fresh(self, train, valid, ctx.child("model")), train,
-                            {"ctx": ctx})
 
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:

@@ -10,8 +10,8 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.forget.request import ForgetRequest
-from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearningMethod, UnlearnResult
-from cure4rec.methods.retrain import NATIVE_MODELS, fit_fresh
+from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearnResult
+from cure4rec.methods.retrain import NATIVE_MODELS, SingleModelMethod
 
 MODELS = NATIVE_MODELS
 
@@ -23,7 +23,7 @@ def _params(model: object) -> list[torch.Tensor]:
 
 
 @METHODS.register("gradient-ascent")
-class GradientAscent(UnlearningMethod):
+class GradientAscent(SingleModelMethod):
     """Maximise the pointwise loss of the forgotten pairs, with clipping and early stopping.
 
     Stops once the forgotten pairs' mean loss reaches that of random (user, item) pairs of
@@ -46,10 +46,6 @@ class GradientAscent(UnlearningMethod):
         def __post_init__(self) -> None:
             if self.steps < 1 or self.lr <= 0 or self.clip <= 0:
                 raise ConfigError("gradient-ascent: steps >= 1, lr > 0 and clip > 0 are required")
-
-    def _learn(self, train: Interactions, valid: Interactions | None,
-               ctx: RunContext) -> LearnedState:
-        return LearnedState(fit_fresh(self, train, valid, ctx.child("model")), train)
 
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:

@@ -14,8 +14,8 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.methods.base import METHODS, MethodCard
 from cure4rec.methods.partition import balanced_kmeans
-from cure4rec.methods.retrain import MF_MODELS, fit_fresh
-from cure4rec.methods.sharded import Partition, ShardedMethod, ShardedRecommender
+from cure4rec.methods.retrain import MF_MODELS
+from cure4rec.methods.sharded import Partition, ShardConfig, ShardedMethod, ShardedRecommender
 from cure4rec.models.base import Recommender
 
 
@@ -85,8 +85,7 @@ class RecEraser(ShardedMethod):
               "axis 0; the public code's farthest-first sort and axis-less mean are bugs.")
 
     @dataclass(frozen=True)
-    class Config:
-        shards: int = 10
+    class Config(ShardConfig):
         partition: Literal["user", "item", "interaction"] = "user"
         iters: int = 30
         slack: float = 1.2
@@ -96,18 +95,13 @@ class RecEraser(ShardedMethod):
         agg_l2: float = 1e-5
 
         def __post_init__(self) -> None:
-            if self.shards < 1 or self.iters < 1 or self.slack < 1.0:
-                raise ConfigError("receraser: shards >= 1, iters >= 1, slack >= 1 required")
-
-    @property
-    def strict(self) -> bool:  # type: ignore[override]
-        return self.config.strict
+            super().__post_init__()
+            if self.iters < 1 or self.slack < 1.0:
+                raise ConfigError("receraser: iters >= 1 and slack >= 1 required")
 
     def _partition(self, train: Interactions, valid: Interactions | None,
                    ctx: RunContext) -> Partition:
-        emb = fit_fresh(self, train, valid, ctx.child("embed"))
-        eu = emb.user_embeddings().numpy().astype(np.float64)  # type: ignore[union-attr]
-        ei = emb.item_embeddings().numpy().astype(np.float64)  # type: ignore[union-attr]
+        eu, ei = self.partition_embeddings(train, valid, ctx)
         c, rng = self.config, ctx.rng()
         if c.partition == "user":
             labels = balanced_kmeans(eu, c.shards, rng, c.iters, c.slack)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
@@ -23,6 +27,41 @@ def fit_fresh(method: UnlearningMethod, train: Interactions, valid: Interactions
     return model
 
 
+def learn_single(method: UnlearningMethod, train: Interactions, valid: Interactions | None,
+                 ctx: RunContext) -> LearnedState:
+    """The learned state of a single-model method: one model fitted on `train`, plus `ctx`."""
+    return LearnedState(fit_fresh(method, train, valid, ctx.child("model")), train, {"ctx": ctx})
+
+
+def reset_user_rows(model: Recommender, spec: ModelSpec, users: np.ndarray,
+                    train: Interactions, ctx: RunContext) -> None:
+    """Give `users` the rows a never-trained model of `spec` would have (seeded by `ctx`).
+
+    A fresh model is set up on `train` (same init distribution as the model's own) and its
+    initial values are copied into every user table of `model` (NeuMF has two).
+    """
+    fresh: Any = spec.build()
+    fresh.setup(train, ctx)
+    idx = torch.tensor(np.asarray(users, dtype=np.int64))
+    with torch.no_grad():
+        for mine, init in zip(_user_tables(model), _user_tables(fresh)):
+            mine[idx.to(mine.device)] = init[idx.to(init.device)].to(mine)
+    getattr(model, "invalidate", lambda: None)()
+
+
+def _user_tables(model: Any) -> tuple[torch.Tensor, ...]:
+    tables = getattr(model, "user_tables", None)
+    return tuple(tables()) if callable(tables) else (model.user_table(),)
+
+
+class SingleModelMethod(UnlearningMethod):
+    """A method whose state is one model trained on the full train set (`learn_single`)."""
+
+    def _learn(self, train: Interactions, valid: Interactions | None,
+               ctx: RunContext) -> LearnedState:
+        return learn_single(self, train, valid, ctx)
+
+
 def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Interactions | None,
                        ctx: RunContext, seeds: Sequence[int] = (0, 1, 2)) -> list[Recommender]:
     """Oracle models trained on `retain`, one per seed offset (root seed = ctx.seed + offset).
@@ -39,18 +78,13 @@ def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Inter
 
 
 @METHODS.register("retrain")
-class Retrain(UnlearningMethod):
+class Retrain(SingleModelMethod):
     """Train a fresh model on train minus forget, from the same seed path as at learn time."""
 
     card = MethodCard(
         name="retrain", exact=True, reference="oracle (retraining from scratch)",
         needs=("train",),
         notes="Exact by definition; its cost is the denominator of every speed-up.")
-
-    def _learn(self, train: Interactions, valid: Interactions | None,
-               ctx: RunContext) -> LearnedState:
-        return LearnedState(fit_fresh(self, train, valid, ctx.child("model")), train,
-                            {"ctx": ctx})
 
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:

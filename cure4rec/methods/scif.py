@@ -4,17 +4,29 @@ Two named variants (mio_scif.md §1.6, §3.2):
 
 - ``paper``: only the target users' embeddings move. The loss is pointwise BCE over the
   train positives and `neg_ratio` sampled negatives per positive; each user's d×d Hessian
-  is exact (d Hessian-vector products give every user's block at once, as user rows are
-  independent in MF) and solved with batched `torch.linalg.solve`.
+  block is exact and closed-form for dot-product MF (H_u = Σ σ(s)(1−σ(s)) v vᵀ over the
+  user's loss rows, items fixed), built vectorised and solved with batched
+  `torch.linalg.solve`.
 - ``ifru``: as the public reimplementation (IFRU's `scif_*_khop0`): the embeddings of the
   users *and* items of the forgotten pairs move; the Hessian is used through exact
   Hessian-vector products and the system is solved by conjugate gradient.
 
 The right-hand side replaces each forgotten pair's label y=1 by the collaborative average ȳ
-(the user's mean label on the retained data, else the item's): Δθ = (H+λI)⁻¹ [Σ_F ∇ℓ(y) −
-Σ_F ∇ℓ(ȳ) + c·Σ_D ∇ℓ], with c = +1 in the IFRU port ('ifru'), −1 for a Newton step
-('newton') and 0 ('none'). With implicit feedback and r sampled negatives per positive the
-user mean is the constant 1/(1+r).
+(the user's mean label on the retained data, else the item's): Δθ = (H+Λ)⁻¹ [Σ_F ∇ℓ(y) −
+Σ_F ∇ℓ(ȳ) + c·Σ_D ∇ℓ]. H is the Hessian of the *summed* loss, so the step needs no 1/n
+rescaling (IFRU's p/n with the mean-loss Hessian is the same step). The sign c of the
+full-gradient term: a Newton step on the post-unlearning objective gives c = −1
+(``grad_term="newton"``, the default of ``ifru``); the public port uses c = +1
+(``grad_term="ifru"``, kept to reproduce it: on a BPR model, whose weights are not a BCE
+optimum, it wrecks utility); ``"none"`` (c = 0, the default of ``paper``) assumes the model
+is at the loss optimum.
+
+Damping Λ: by default (``l2_damping``) the curvature of the L2 term the model was trained
+with, in the same summed units as H: reg × (the row's number of loss rows) for the
+SGD-trained models, whose batch L2 is reg·½‖row‖² per occurrence, and reg for WMF (an ALS
+ridge per row); plus the constant ``damping``. Without it (IFRU: no damping, no L2) the
+BCE Hessian of MF is indefinite off the user blocks (CG stops at negative curvature) and
+the paper step overshoots: it pushes the forgotten items well below random items.
 
 Whole-user deletion with only user embeddings moving: each user's loss involves only their
 own row and the fixed item rows, so no other user's optimum changes and SCIF-paper reduces to
@@ -33,14 +45,15 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.forget.request import ForgetRequest
-from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearningMethod, UnlearnResult
-from cure4rec.methods.retrain import MF_MODELS, fit_fresh
+from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearnResult
+from cure4rec.methods.retrain import MF_MODELS, SingleModelMethod
 
 T = torch.Tensor
+SIGN = {"none": 0.0, "ifru": 1.0, "newton": -1.0}
 
 
 @METHODS.register("scif")
-class SCIF(UnlearningMethod):
+class SCIF(SingleModelMethod):
     """Selective and collaborative influence-function unlearning (no retraining)."""
 
     card = MethodCard(
@@ -49,23 +62,24 @@ class SCIF(UnlearningMethod):
                   "(arXiv 2304.10199); 'ifru' variant after baiyimeng/IFRU",
         models=MF_MODELS, needs=("train", "original model"),
         notes="Dot-product MF models (user rows independent). Paper variant under whole-user "
-              "deletion only rewrites the deleted users' rows (see module docstring).")
+              "deletion only rewrites the deleted users' rows. Defaults: damping = the "
+              "model's L2 curvature; full-gradient term 0 (paper) or the Newton sign −1 "
+              "(ifru); grad_term='ifru' is the public port's +1. ifru moves the item rows "
+              "and costs utility on BPR (see docs/methods.md).")
 
     @dataclass(frozen=True)
     class Config:
         variant: Literal["paper", "ifru"] = "paper"
+        #: auto = "none" for paper, "newton" for ifru; "ifru" = the public port's +1
         grad_term: Literal["auto", "none", "ifru", "newton"] = "auto"
-        damping: float = 0.01
+        damping: float = 0.0
+        l2_damping: bool = True
         neg_ratio: int = 1
         cg_iters: int = 50
 
         def __post_init__(self) -> None:
             if self.damping < 0 or self.neg_ratio < 1 or self.cg_iters < 1:
                 raise ConfigError("scif: damping >= 0, neg_ratio >= 1, cg_iters >= 1 required")
-
-    def _learn(self, train: Interactions, valid: Interactions | None,
-               ctx: RunContext) -> LearnedState:
-        return LearnedState(fit_fresh(self, train, valid, ctx.child("model")), train)
 
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:
@@ -81,19 +95,23 @@ class SCIF(UnlearningMethod):
         U, V = model.user_table(), model.item_table()
         U.requires_grad_(True)
         V.requires_grad_(True)
-        c = {"auto": 1.0 if cfg.variant == "ifru" else 0.0, "none": 0.0, "ifru": 1.0,
-             "newton": -1.0}[cfg.grad_term]
+        term = cfg.grad_term if cfg.grad_term != "auto" else (
+            "newton" if cfg.variant == "ifru" else "none")
+        c = SIGN[term]
         rhs = (model.pointwise_loss(fu, fi, torch.ones(len(fu))).sum()
                - model.pointwise_loss(fu, fi, ybar).sum())
-        total = model.pointwise_loss(du, di, dy).sum()
-        gU, gV = torch.autograd.grad(total, [U, V], create_graph=True)
         rU, rV = torch.autograd.grad(rhs, [U, V])
-        rU, rV = rU + c * gU.detach(), rV + c * gV.detach()
+        if c != 0.0 or cfg.variant == "ifru":  # the paper solve needs no HVPs
+            total = model.pointwise_loss(du, di, dy).sum()
+            gU, gV = torch.autograd.grad(total, [U, V], create_graph=cfg.variant == "ifru")
+            rU, rV = rU + c * gU.detach(), rV + c * gV.detach()
+        lamU, lamV = _damping(model, du, di, cfg)
         if cfg.variant == "paper":
             pU, pV = torch.zeros_like(U), torch.zeros_like(V)
-            pU[users] = _block_solve(gU, U, users, rU[users], cfg.damping)
+            pU[users] = _block_solve(U.detach(), V.detach(), du, di, users, rU[users],
+                                     lamU[users])
         else:
-            pU, pV = _cg(gU, gV, U, V, users, items, rU, rV, cfg.damping, cfg.cg_iters)
+            pU, pV = _cg(gU, gV, U, V, users, items, rU, rV, (lamU, lamV), cfg.cg_iters)
         with torch.no_grad():
             U += pU
             V += pV
@@ -101,7 +119,7 @@ class SCIF(UnlearningMethod):
         V.requires_grad_(False)
         getattr(model, "invalidate", lambda: None)()  # drop cached propagated embeddings
         return UnlearnResult(model, LearnedState(model, retain, valid=state.valid), state.timing,
-                             {"variant": cfg.variant, "moved_users": len(users),
+                             {"variant": cfg.variant, "grad_term": term, "moved_users": len(users),
                               "moved_items": len(items)})
 
 
@@ -128,28 +146,49 @@ def _average_labels(retain: Interactions, forget: Interactions, neg_ratio: int) 
                            dtype=torch.float32)
 
 
-def _block_solve(gU: T, U: T, users: np.ndarray, rhs: T, damping: float) -> T:
-    """Exact per-user d×d Hessian blocks (d HVPs for all users at once), batched solve."""
-    d = U.shape[1]
-    H = torch.empty(len(users), d, d, dtype=U.dtype)
-    for k in range(d):
-        v = torch.zeros_like(U)
-        v[users, k] = 1.0
-        (hv,) = torch.autograd.grad(gU, [U], grad_outputs=v, retain_graph=True)
-        H[:, :, k] = hv[users]
-    H = 0.5 * (H + H.transpose(1, 2)) + damping * torch.eye(d, dtype=U.dtype)
+def _damping(model: Any, du: T, di: T, cfg: Any) -> tuple[T, T]:
+    """Per-row damping `[n, 1]`: the model's L2 curvature (see module doc) + `cfg.damping`."""
+    reg = float(getattr(getattr(model, "config", None), "reg", 0.0)) if cfg.l2_damping else 0.0
+    per_row = getattr(model, "name", "") == "wmf"  # ALS ridge: once per row, not per occurrence
+    out = []
+    for idx, n in ((du, model.n_users), (di, model.n_items)):
+        count = torch.ones(n) if per_row else torch.bincount(idx, minlength=n).float()
+        out.append((reg * count + cfg.damping).unsqueeze(1))
+    return out[0], out[1]
+
+
+def _block_solve(U: T, V: T, du: T, di: T, users: np.ndarray, rhs: T, lam: T) -> T:
+    """Exact per-user Hessian blocks of the summed BCE, H_u = Σ σ(s)(1−σ(s)) v vᵀ + λ_u I.
+
+    Each user's rows √w·v are laid out in a zero-padded `[users, max rows, d]` tensor, so all
+    blocks come from one batched matmul XᵀX.
+    """
+    pos = torch.full((len(U),), -1, dtype=torch.long)
+    pos[torch.as_tensor(users)] = torch.arange(len(users))
+    keep = pos[du] >= 0
+    row_user, v = pos[du[keep]], V[di[keep]]
+    p = torch.sigmoid((U[du[keep]] * v).sum(1))
+    order = torch.argsort(row_user, stable=True)
+    row_user, v, p = row_user[order], v[order], p[order]
+    counts = torch.bincount(row_user, minlength=len(users))
+    slot = torch.arange(len(row_user)) - (torch.cumsum(counts, 0) - counts)[row_user]
+    X = torch.zeros(len(users), int(counts.max()) if len(counts) else 0, U.shape[1],
+                    dtype=U.dtype)
+    X[row_user, slot] = (p * (1 - p)).sqrt()[:, None] * v
+    H = X.transpose(1, 2) @ X + lam[:, :, None] * torch.eye(U.shape[1], dtype=U.dtype)
     return torch.linalg.solve(H, rhs)
 
 
 def _cg(gU: T, gV: T, U: T, V: T, users: np.ndarray, items: np.ndarray, rU: T, rV: T,
-        damping: float, iters: int) -> tuple[T, T]:
-    """Conjugate gradient on (H+λI)p = r over the selected rows only (bounded iterations)."""
+        lam: tuple[T, T], iters: int) -> tuple[T, T]:
+    """Conjugate gradient on (H+Λ)p = r over the selected rows only (bounded iterations;
+    stops at non-positive curvature, which undamped MF-BCE Hessians have)."""
     mU, mV = torch.zeros(len(U), 1), torch.zeros(len(V), 1)
     mU[users], mV[items] = 1.0, 1.0
 
     def hvp(pu: T, pv: T) -> tuple[T, T]:
         hu, hv = torch.autograd.grad([gU, gV], [U, V], grad_outputs=[pu, pv], retain_graph=True)
-        return (hu + damping * pu) * mU, (hv + damping * pv) * mV
+        return (hu + lam[0] * pu) * mU, (hv + lam[1] * pv) * mV
 
     x = [torch.zeros_like(U), torch.zeros_like(V)]
     r = [rU * mU, rV * mV]

@@ -22,9 +22,10 @@ import torch
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
-from cure4rec.errors import MethodContractError
+from cure4rec.errors import ConfigError, MethodContractError
 from cure4rec.forget.request import ForgetRequest
 from cure4rec.methods.base import LearnedState, UnlearningMethod, UnlearnResult
+from cure4rec.methods.retrain import fit_fresh
 from cure4rec.models.base import FitResult, Recommender
 
 Axis = Literal["user", "item", "interaction"]
@@ -140,12 +141,34 @@ def slice_epochs(total: int, n_slices: int) -> list[int]:
     return [max(1, int((s + 1) * avg) - int(s * avg)) for s in range(n_slices)]
 
 
+@dataclass(frozen=True)
+class ShardConfig:
+    """Options every sharded method has: the number of shards K."""
+
+    shards: int = 10
+
+    def __post_init__(self) -> None:
+        if self.shards < 1:
+            raise ConfigError(f"shards must be >= 1, got {self.shards}")
+
+
 class ShardedMethod(UnlearningMethod):
     """Partition, train per shard, aggregate; unlearn retrains touched shards + aggregator."""
 
     n_slices: int = 1
     fixed_partition: Partition | None = None
-    strict: bool = False
+
+    @property
+    def strict(self) -> bool:
+        """Re-partition without the forgotten data at unlearn time (config `strict`, if any)."""
+        return bool(getattr(self.config, "strict", False))
+
+    def partition_embeddings(self, train: Interactions, valid: Interactions | None,
+                             ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
+        """User and item embeddings (float64) of a model fitted on `train`, to partition by."""
+        emb: Any = fit_fresh(self, train, valid, ctx.child("embed"))
+        return (emb.user_embeddings().numpy().astype(np.float64),
+                emb.item_embeddings().numpy().astype(np.float64))
 
     @abstractmethod
     def _partition(self, train: Interactions, valid: Interactions | None,

@@ -10,7 +10,14 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.methods.base import METHODS, MethodCard
 from cure4rec.methods.partition import random_balanced
-from cure4rec.methods.sharded import Aggregator, MeanScores, OwnShard, Partition, ShardedMethod
+from cure4rec.methods.sharded import (
+    Aggregator,
+    MeanScores,
+    OwnShard,
+    Partition,
+    ShardConfig,
+    ShardedMethod,
+)
 from cure4rec.models.base import Recommender
 
 
@@ -27,15 +34,15 @@ class SISA(ShardedMethod):
               "independently trained models: a heuristic, their scales differ.")
 
     @dataclass(frozen=True)
-    class Config:
-        shards: int = 10
+    class Config(ShardConfig):
         slices: int = 1
         aggregation: Literal["own-shard", "mean"] = "own-shard"
         epochs: int | None = None
 
         def __post_init__(self) -> None:
-            if self.shards < 1 or self.slices < 1:
-                raise ConfigError("sisa: shards and slices must be >= 1")
+            super().__post_init__()
+            if self.slices < 1:
+                raise ConfigError(f"sisa: slices must be >= 1, got {self.slices}")
 
     @property
     def n_slices(self) -> int:  # type: ignore[override]

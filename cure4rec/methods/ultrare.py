@@ -14,8 +14,8 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.methods.base import METHODS, MethodCard
 from cure4rec.methods.partition import ot_cluster
-from cure4rec.methods.retrain import NATIVE_MODELS, fit_fresh
-from cure4rec.methods.sharded import Partition, ShardedMethod, ShardedRecommender
+from cure4rec.methods.retrain import NATIVE_MODELS
+from cure4rec.methods.sharded import Partition, ShardConfig, ShardedMethod, ShardedRecommender
 from cure4rec.models.base import Recommender
 
 
@@ -82,8 +82,7 @@ class UltraRE(ShardedMethod):
               "(log-domain, eps) or an exact capacity-expanded assignment is explicit.")
 
     @dataclass(frozen=True)
-    class Config:
-        shards: int = 10
+    class Config(ShardConfig):
         iters: int = 10
         solver: Literal["sinkhorn", "exact"] = "sinkhorn"
         eps: float = 0.05
@@ -93,17 +92,13 @@ class UltraRE(ShardedMethod):
         lr: float = 0.05
 
         def __post_init__(self) -> None:
-            if self.shards < 1 or self.iters < 1 or self.eps <= 0 or self.neg_ratio < 1:
-                raise ConfigError("ultrare: shards, iters, neg_ratio >= 1 and eps > 0 required")
-
-    @property
-    def strict(self) -> bool:  # type: ignore[override]
-        return self.config.strict
+            super().__post_init__()
+            if self.iters < 1 or self.eps <= 0 or self.neg_ratio < 1:
+                raise ConfigError("ultrare: iters, neg_ratio >= 1 and eps > 0 required")
 
     def _partition(self, train: Interactions, valid: Interactions | None,
                    ctx: RunContext) -> Partition:
-        emb = fit_fresh(self, train, valid, ctx.child("embed"))
-        eu = emb.user_embeddings().numpy().astype(np.float64)  # type: ignore[union-attr]
+        eu, _ = self.partition_embeddings(train, valid, ctx)
         c = self.config
         labels = ot_cluster(eu, c.shards, ctx.rng(), c.iters, c.solver, c.eps)
         return Partition("user", labels, c.shards)

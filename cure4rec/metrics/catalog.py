@@ -53,7 +53,10 @@ CATALOG: tuple[MetricInfo, ...] = (
                f"JS divergence of softmax(standardised score/τ) vs retrain on {_G}"),
     MetricInfo("completeness.recovery", "completeness", "higher",
                "functional test: share of the shilling attack's target exposure undone (1 = "
-               "as retrain)"),
+               "as retrain; > 1 = exposure pushed below retrain's)"),
+    MetricInfo("completeness.recovery_rank", "completeness", "higher",
+               "functional test on the targets' mean percentile rank (continuous exposure): "
+               "share of the attack's lift undone (1 = as retrain)"),
     MetricInfo("completeness.*.original", "completeness", "none",
                "the attack / oracle value on the original model (trained on all data)"),
     MetricInfo("completeness.*.retrain", "completeness", "none",
@@ -61,9 +64,11 @@ CATALOG: tuple[MetricInfo, ...] = (
     MetricInfo("completeness.*_gap", "completeness", "target",
                "attack value on the unlearned model minus on the retrained model (0 = ideal)"),
     MetricInfo("completeness.*mia_auc", "completeness", "target",
-               "membership-inference AUC on the unlearned model (goal: the retrain value)"),
-    MetricInfo("completeness.*mia_tpr@1fpr", "completeness", "target",
-               "membership-inference TPR at 1% FPR on the unlearned model (goal: retrain's)"),
+               "membership-inference AUC on the unlearned model (umia: the unlearning attack "
+               "on (original, unlearned)); goal: the retrain value"),
+    MetricInfo("completeness.*mia_tpr@*fpr", "completeness", "target",
+               "membership-inference TPR at FPR ≤ 1% / 0.1% on the unlearned model (goal: "
+               "retrain's; with n negatives, FPR below 1/n means zero false positives)"),
     MetricInfo("completeness.mio_*", "completeness", "target",
                "MIO (reconstructed) oracle AUC / accuracy on the unlearned model (goal: retrain's)"),
     MetricInfo("completeness.*", "completeness", "none",

@@ -24,8 +24,10 @@ from cure4rec.metrics import fairness as fair
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
-from cure4rec.metrics.mia import mio, run_mia
+from cure4rec.metrics.mia import mio, run_mia, train_user_attack
 from cure4rec.metrics.ranking import MODES, RankingResult, evaluate_ranking
+from cure4rec.metrics.recovery import recovery_metrics
+from cure4rec.metrics.unlearning_mia import train_unlearning_attack, unlearning_mia
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,9 @@ class EvaluatorConfig:
     completeness: bool = True
     mia: bool = True
     mia_user_level: bool = True
+    unlearning_mia: bool = True
     mio: bool = True
+    recovery: bool = False
     bootstrap: int = 1000
     neighbours_k: int = 500
     completeness_k: int = 20
@@ -135,8 +139,14 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                   learn_timing: Timing | None = None, unlearn_timing: Timing | None = None,
                   retrain_timing: Timing | None = None,
                   stream_timings: Sequence[Timing] | None = None,
-                  shard_of_user: np.ndarray | None = None) -> CellResult:
-    """All four aspects of one (method, split, model, seed) cell."""
+                  shard_of_user: np.ndarray | None = None,
+                  cache: dict[Any, Any] | None = None) -> CellResult:
+    """All four aspects of one (method, split, model, seed) cell.
+
+    `cache` (any dict, reused across the methods of one split) keeps the fitted attack
+    shadows, which depend on the split, the references and the context only: the metrics are
+    identical with and without it.
+    """
     cfg = config or EvaluatorConfig()
     if (cfg.completeness or cfg.mia) and len(references) < 2:
         raise ConfigError(f"evaluate_cell needs ≥2 retrained references, got {len(references)}")
@@ -164,9 +174,25 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
             info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
                                          ctx, cfg.difficulty)
     if cfg.mia and len(forget):
-        metrics.update(_attacks(fs, original, unlearned, references, ctx, cfg))
+        metrics.update(_attacks(fs, original, unlearned, references, ctx, cfg,
+                                {} if cache is None else cache))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
     return CellResult(metrics, info)
+
+
+def evaluate_recovery(method: Any, model_spec: Any, fs: Any, ctx: RunContext,
+                      config: EvaluatorConfig | None = None, reference: object | None = None
+                      ) -> dict[str, float]:
+    """``completeness.recovery*`` (functional shilling test) if `config.recovery`, else {}.
+
+    It learns and unlearns `method` once more on train ∪ fake users: opt-in, as it costs
+    one extra learn + unlearn (+ one retrain unless `reference` is given).
+    """
+    cfg = config or EvaluatorConfig()
+    if not cfg.recovery:
+        return {}
+    return recovery_metrics(method, model_spec, fs, ctx.child("recovery"), reference,
+                            max(cfg.ks))
 
 
 def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,
@@ -183,15 +209,37 @@ def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,
     return score
 
 
+def _shadows(fs: Any, references: Sequence[object], ctx: RunContext, cfg: EvaluatorConfig,
+             cache: dict[Any, Any]) -> tuple[Any, Any]:
+    """The fitted user-level and unlearning attacks of this split (from `cache` if there)."""
+    key = ("attacks", getattr(fs, "sha256", id(fs)), ctx.seed, ctx.path, cfg.mia_topk,
+           cfg.svd_dim, cfg.shadow_epochs, cfg.unlearning_mia, id(references[0]))
+    if key not in cache:
+        user = train_user_attack(references[0], fs.retain, fs.train, ctx, cfg.mia_topk,
+                                 cfg.svd_dim, cfg.shadow_epochs, fs.valid)
+        unl = None
+        if cfg.unlearning_mia:  # shadow users' test rows: never trained, not used to stop
+            unl = train_unlearning_attack(user.shadow, user.shadow_users, fs.retain, fs.test,
+                                          fs.valid, ctx, len(fs.request.users),
+                                          cfg.shadow_epochs)
+        cache[key] = (user, unl)
+    return cache[key]
+
+
 def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[object],
-             ctx: RunContext, cfg: EvaluatorConfig) -> dict[str, float]:
+             ctx: RunContext, cfg: EvaluatorConfig, cache: dict[Any, Any]) -> dict[str, float]:
     forget = fs.request.forget
     holdout = fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid) else fs.holdout_test
+    mctx = ctx.child("mia")
+    user, unl = (_shadows(fs, references, mctx, cfg, cache) if cfg.mia_user_level
+                 or cfg.unlearning_mia else (None, None))
     raw = run_mia(original, unlearned, references, fs.train, fs.retain, forget, holdout,
-                  ctx.child("mia"), cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs,
-                  cfg.mia_user_level)
+                  mctx, cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs, cfg.mia_user_level,
+                  valid=fs.valid, attack=user)
+    models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
+    if unl is not None and len(holdout):
+        raw.update(unlearning_mia(unl, original, models, forget, holdout))
     if cfg.mio and len(holdout):
-        models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
         raw.update(mio(models, forget, holdout, ctx.child("mio")))
         if "mio_auc.unlearned" in raw:
             raw["mio_auc_gap"] = raw["mio_auc.unlearned"] - raw["mio_auc.retrain"]

@@ -14,14 +14,15 @@ gives the value an exact unlearner should match (≈ 0.5 up to seed noise); comp
 
 Interaction-level: members = forgotten (u, i) pairs, non-members = the same users' held-out
 (valid + test) pairs, never trained by any model; the statistic is the per-user calibrated
-score s(u, i) − mean_j s(u, j).
+score s(u, i) − mean_j s(u, j). Both report AUC and TPR at FPR ≤ 1% and 0.1% (`roc_stats`);
+the attack that sees the original and the unlearned model: `cure4rec.metrics.unlearning_mia`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,14 +37,35 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.ranking import top_k
 
+FPRS: dict[str, float] = {"1fpr": 0.01, "0.1fpr": 0.001}
+
 
 def auc_tpr(labels: np.ndarray, scores: np.ndarray, fpr: float = 0.01) -> tuple[float, float]:
     """ROC AUC and the TPR at FPR ≤ `fpr` (NaN when one class is missing)."""
+    stats = roc_stats(labels, scores, {"x": fpr})
+    return stats["auc"], stats["tpr@x"]
+
+
+def roc_stats(labels: np.ndarray, scores: np.ndarray, fprs: dict[str, float] | None = None
+              ) -> dict[str, float]:
+    """``auc`` and ``tpr@<name>`` = TPR at FPR ≤ each level of `fprs` (default 1%, 0.1%).
+
+    With n negatives the smallest non-zero FPR is 1/n: below it the value is the TPR at
+    zero false positives (conservative, and noisy for small n).
+    """
+    fprs = FPRS if fprs is None else fprs
     labels = np.asarray(labels)
     if labels.min(initial=1) == labels.max(initial=0):
-        return float("nan"), float("nan")
+        return {"auc": float("nan"), **{f"tpr@{n}": float("nan") for n in fprs}}
     f, t, _ = roc_curve(labels, scores)
-    return float(roc_auc_score(labels, scores)), float(t[f <= fpr].max(initial=0.0))
+    return {"auc": float(roc_auc_score(labels, scores)),
+            **{f"tpr@{n}": float(t[f <= a].max(initial=0.0)) for n, a in fprs.items()}}
+
+
+def put_stats(out: dict[str, float], attack: str, model: str, stats: dict[str, float]) -> None:
+    """Store `roc_stats` as ``<attack>_auc.<model>``, ``<attack>_tpr@1fpr.<model>``, ..."""
+    for name, value in stats.items():
+        out[f"{attack}_{name}.{model}"] = value
 
 
 def item_vectors(train: Interactions, ctx: RunContext, dim: int = 64) -> np.ndarray:
@@ -67,12 +89,14 @@ def user_features(model: object, own: Interactions, users: np.ndarray, vecs: np.
 
 @dataclass(frozen=True)
 class UserAttack:
-    """A fitted user-level attacker and its held-out strength on the shadow model."""
+    """A fitted user-level attacker, its shadow model and its held-out strength on the shadow."""
 
     clf: MLPClassifier
     vecs: np.ndarray
     shadow_auc: float
     k: int
+    shadow: Any = None
+    shadow_users: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def member_scores(self, model: object, own: Interactions, users: np.ndarray) -> np.ndarray:
         """Attacker membership probability of `users` (whose data is `own`) under `model`."""
@@ -86,19 +110,31 @@ def _fit_quiet(clf: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return clf.fit(x, y)
 
 
-def _fit_shadow(template: object, data: Interactions, ctx: RunContext,
-                epochs: int | None) -> object:
+def fit_shadow(template: object, data: Interactions, valid: Interactions | None,
+               ctx: RunContext, epochs: int | None = None) -> object:
+    """A fresh model like `template` fitted on `data`.
+
+    With `valid` (restricted to `data`'s users) it early-stops like the target models;
+    `epochs` overrides the budget (faster, documented in the caller's record).
+    """
     shadow = template.clone()  # type: ignore[attr-defined]
+    if valid is not None:
+        valid = valid.subset(valid.users_mask(data.active_users()))
+        valid = valid if len(valid) else None
     try:
-        shadow.fit(data, None, ctx, epochs=epochs) if epochs else shadow.fit(data, None, ctx)
+        if epochs:
+            shadow.fit(data, valid, ctx, epochs=epochs)
+        else:
+            shadow.fit(data, valid, ctx)
     except TypeError:  # a Recommender without the native `epochs=` keyword
-        shadow.fit(data, None, ctx)
+        shadow.fit(data, valid, ctx)
     return shadow
 
 
 def train_user_attack(template: object, retain: Interactions, vec_train: Interactions,
                       ctx: RunContext, k: int = 100, svd_dim: int = 64,
-                      shadow_epochs: int | None = None) -> UserAttack:
+                      shadow_epochs: int | None = None, valid: Interactions | None = None
+                      ) -> UserAttack:
     """Fit a shadow model on half the retained users and train the MLP attacker on it."""
     users = retain.active_users()
     if len(users) < 8:
@@ -106,8 +142,8 @@ def train_user_attack(template: object, retain: Interactions, vec_train: Interac
     rng = ctx.child("mia-shadow-split").rng()
     perm = rng.permutation(users)
     members, non = np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:])
-    shadow = _fit_shadow(template, retain.subset(retain.users_mask(members)),
-                         ctx.child("mia-shadow-model"), shadow_epochs)
+    shadow = fit_shadow(template, retain.subset(retain.users_mask(members)), valid,
+                        ctx.child("mia-shadow-model"), shadow_epochs)
     vecs = item_vectors(vec_train, ctx.child("mia-svd"), svd_dim)
     x = np.vstack([user_features(shadow, retain, members, vecs, k),
                    user_features(shadow, retain, non, vecs, k)])
@@ -117,18 +153,18 @@ def train_user_attack(template: object, retain: Interactions, vec_train: Interac
     clf = _fit_quiet(MLPClassifier((32, 8), max_iter=500, random_state=seed), x[~hold], y[~hold])
     shadow_auc = auc_tpr(y[hold], clf.predict_proba(x[hold])[:, 1])[0]
     clf = _fit_quiet(MLPClassifier((32, 8), max_iter=500, random_state=seed), x, y)
-    return UserAttack(clf, vecs, shadow_auc, k)
+    return UserAttack(clf, vecs, shadow_auc, k, shadow, members)
 
 
 def user_mia(attack: UserAttack, models: dict[str, object], negative_model: object,
              forget: Interactions, users: np.ndarray) -> dict[str, float]:
-    """AUC / TPR@1%FPR of forgotten users under each model vs under `negative_model`."""
+    """AUC / TPR@1%, 0.1% FPR of forgotten users under each model vs under `negative_model`."""
     neg = attack.member_scores(negative_model, forget, users)
     out: dict[str, float] = {}
     for name, m in models.items():
         pos = attack.member_scores(m, forget, users)
-        auc, tpr = auc_tpr(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
-        out[f"mia_auc.{name}"], out[f"mia_tpr@1fpr.{name}"] = auc, tpr
+        put_stats(out, "mia", name, roc_stats(np.r_[np.ones(len(pos)), np.zeros(len(neg))],
+                                              np.r_[pos, neg]))
     return out
 
 
@@ -164,15 +200,20 @@ def interaction_mia(models: dict[str, object], forget: Interactions, nonmembers:
     out: dict[str, float] = {}
     for name, m in models.items():
         s = np.r_[calibrated_pair_scores(m, forget), calibrated_pair_scores(m, nonmembers)]
-        out[f"interaction_mia_auc.{name}"], out[f"interaction_mia_tpr@1fpr.{name}"] = auc_tpr(y, s)
+        put_stats(out, "interaction_mia", name, roc_stats(y, s))
     return out
 
 
 def run_mia(original: object, unlearned: object, references: Sequence[object],
             train: Interactions, retain: Interactions, forget: Interactions,
             holdout: Interactions, ctx: RunContext, k: int = 100, svd_dim: int = 64,
-            shadow_epochs: int | None = None, user_level: bool = True) -> dict[str, float]:
-    """Both attacks on original / unlearned / retrain (r0); plus gaps to the retrain value."""
+            shadow_epochs: int | None = None, user_level: bool = True, *,
+            valid: Interactions | None = None, attack: UserAttack | None = None
+            ) -> dict[str, float]:
+    """Both attacks on original / unlearned / retrain (r0); plus gaps to the retrain value.
+
+    `attack` reuses a fitted `train_user_attack` (same split and context: identical result).
+    """
     models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
     users = np.unique(forget.user)
     out = interaction_mia(models, forget, nonmember_pairs(forget, holdout, train,
@@ -180,7 +221,8 @@ def run_mia(original: object, unlearned: object, references: Sequence[object],
     out["interaction_mia_auc_gap"] = (out["interaction_mia_auc.unlearned"]
                                       - out["interaction_mia_auc.retrain"])
     if user_level:
-        attack = train_user_attack(references[0], retain, train, ctx, k, svd_dim, shadow_epochs)
+        attack = attack or train_user_attack(references[0], retain, train, ctx, k, svd_dim,
+                                             shadow_epochs, valid)
         out.update(user_mia(attack, models, references[-1], forget, users))
         out["mia_shadow_auc"] = attack.shadow_auc
         out["mia_auc_gap"] = out["mia_auc.unlearned"] - out["mia_auc.retrain"]
@@ -191,16 +233,20 @@ def run_mia(original: object, unlearned: object, references: Sequence[object],
 MIO_FEATURES = ("pct_mean", "pct_median", "pct_q25", "pct_min", "z_mean", "z_q75")
 
 
+def pair_z(model: object, pairs: Interactions, users: np.ndarray) -> np.ndarray:
+    """Per-user z-score of each pair's score, (s(u,i) − mean_j s(u,j)) / sd_j s(u,j)."""
+    sd = np.sqrt(_user_score_var(model, users))
+    return calibrated_pair_scores(model, pairs) / np.maximum(
+        sd[np.searchsorted(users, pairs.user)], 1e-12)
+
+
 def set_features(model: object, pairs: Interactions, users: np.ndarray) -> np.ndarray:
     """Size-free statistics of the percentiles and z-scores of each user's item set."""
-    from cure4rec.metrics.completeness import pair_percentiles
-
-    pct = pair_percentiles(model, pairs)
-    cal = calibrated_pair_scores(model, pairs)
-    sd = np.sqrt(_user_score_var(model, users))
-    z = cal / np.maximum(sd[np.searchsorted(users, pairs.user)], 1e-12)
     import pandas as pd
 
+    from cure4rec.metrics.completeness import pair_percentiles
+
+    pct, z = pair_percentiles(model, pairs), pair_z(model, pairs, users)
     g = pd.DataFrame({"u": pairs.user, "p": pct, "z": z}).groupby("u")
     f = pd.concat([g.p.mean(), g.p.median(), g.p.quantile(0.25), g.p.min(), g.z.mean(),
                    g.z.quantile(0.75)], axis=1)

@@ -14,8 +14,16 @@ from torch import nn
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.models.base import MODELS
-from cure4rec.models.bpr import pairwise_bpr
-from cure4rec.models.torch_base import Batch, EmbeddingPair, TorchConfig, TorchRecommender, l2
+from cure4rec.models.bpr import BPRRowsLoss, pairwise_bpr
+from cure4rec.models.torch_base import (
+    Batch,
+    EmbeddingPair,
+    TorchConfig,
+    TorchRecommender,
+    l2,
+    pos_neg_scores,
+    rows,
+)
 
 
 @dataclass(frozen=True)
@@ -47,32 +55,30 @@ def normalized_adjacency(user: np.ndarray, item: np.ndarray, n_users: int,
     return adj
 
 
-class SymSpMM(torch.autograd.Function):
-    """`A @ E` for a symmetric sparse `A`; the backward reuses `A` (Aᵀ = A).
+def torch_csr(adj: sp.csr_matrix, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A torch sparse CSR copy of `adj` (int32 indices) on `device`.
 
-    On CPU scipy's CSR kernel is used (about 10x faster than torch's CSR matmul on CPU);
-    elsewhere a torch sparse CSR copy of `A` on the embedding's device.
+    torch's CSR matmul is the fastest spmm measured here (ML-100K graph, dim 64, one thread:
+    1.4 ms vs scipy 2.0 ms vs torch COO 7.5 ms, the format RecBole's LightGCN uses).
     """
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.from_numpy(adj.indptr.astype(np.int32)),
+                                       torch.from_numpy(adj.indices.astype(np.int32)),
+                                       torch.from_numpy(adj.data), adj.shape, device=device)
+
+
+class SymSpMM(torch.autograd.Function):
+    """`A @ E` for a symmetric sparse CSR tensor `A`; the backward reuses `A` (Aᵀ = A)."""
 
     @staticmethod
-    def forward(ctx: Any, adj: sp.csr_matrix, emb: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, adj: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         ctx.adj = adj
-        return _spmm(adj, emb)
+        return adj @ emb
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
-        return None, _spmm(ctx.adj, grad)
-
-
-def _spmm(adj: sp.csr_matrix, x: torch.Tensor) -> torch.Tensor:
-    if x.device.type == "cpu":
-        return torch.from_numpy(adj @ x.detach().numpy()).to(x.dtype)
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
-        a = torch.sparse_csr_tensor(torch.from_numpy(adj.indptr).long(),
-                                    torch.from_numpy(adj.indices).long(),
-                                    torch.from_numpy(adj.data), adj.shape, device=x.device)
-    return a @ x
+        return None, ctx.adj @ grad
 
 
 @MODELS.register("lightgcn")
@@ -89,13 +95,20 @@ class LightGCN(TorchRecommender):
     def _set_train(self, train: Interactions) -> None:
         self._edges = (train.user.copy(), train.item.copy())
         self.adj = normalized_adjacency(*self._edges, train.n_users, train.n_items)
+        self._adj_t: torch.Tensor | None = None
+
+    def graph(self) -> torch.Tensor:
+        """The normalised adjacency as a torch CSR tensor on the parameters' device (cached)."""
+        if self._adj_t is None or self._adj_t.device != self.device:
+            self._adj_t = torch_csr(self.adj, self.device)
+        return self._adj_t
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer-mean user and item representations (differentiable)."""
         e = torch.cat([self.user_table(), self.item_table()])
-        acc = e
+        acc, adj = e, self.graph()
         for _ in range(self.config.layers):
-            e = SymSpMM.apply(self.adj, e)
+            e = SymSpMM.apply(adj, e)
             acc = acc + e
         acc = acc / (self.config.layers + 1)
         return acc[: self.n_users], acc[self.n_users:]
@@ -106,20 +119,25 @@ class LightGCN(TorchRecommender):
     def pair_logits(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Dot product of the propagated user and item representations."""
         pu, pi = self.propagate()
-        return (pu[users] * pi[items]).sum(-1)
+        return (rows(pu, users) * rows(pi, items)).sum(-1)
 
     def batch_loss(self, batch: Batch) -> torch.Tensor:
         """BPR on propagated representations + reg · ½‖ego (u, i, j)‖² / B."""
         pu, pi = self.propagate()
-        u, i, j = pu[batch.users], pi[batch.pos_items], pi[batch.neg_items]
-        pos = (u * i).sum(-1)
-        neg = (u.unsqueeze(1) * j).sum(-1) if j.dim() == 3 else (u * j).sum(-1)
-        ego = (self.user_table()[batch.users], self.item_table()[batch.pos_items],
-               self.item_table()[batch.neg_items])
-        return pairwise_bpr(pos, neg) + self.config.reg * l2(*ego)
+        u, i, j = rows(pu, batch.users), rows(pi, batch.pos_items), rows(pi, batch.neg_items)
+        ego = (rows(self.user_table(), batch.users), rows(self.item_table(), batch.pos_items),
+               rows(self.item_table(), batch.neg_items))
+        if j.dim() == 2:  # fused BPR kernel, with the L2 on the ego rows added apart
+            return BPRRowsLoss.apply(u, i, j, 0.0) + self.config.reg * l2(*ego)
+        return pairwise_bpr(*pos_neg_scores(u, i, j)) + self.config.reg * l2(*ego)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle / deepcopy without the torch CSR graph (no storage to copy; rebuilt lazily)."""
+        return {**self.__dict__, "_adj_t": None}
 
     def _copy_extra(self, other: TorchRecommender) -> None:
         self.adj = other.adj.copy()  # type: ignore[attr-defined]
+        self._adj_t = None
 
     def _extra_state(self) -> dict[str, Any]:
         return {"train_user": torch.from_numpy(self._edges[0].copy()),
@@ -128,3 +146,4 @@ class LightGCN(TorchRecommender):
     def _load_extra_state(self, extra: dict[str, Any]) -> None:
         self._edges = (extra["train_user"].numpy(), extra["train_item"].numpy())
         self.adj = normalized_adjacency(*self._edges, self.n_users, self.n_items)
+        self._adj_t = None

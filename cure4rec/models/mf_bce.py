@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from cure4rec.models.base import MODELS
-from cure4rec.models.torch_base import Batch, EmbeddingPair, TorchConfig, TorchRecommender, l2
+from cure4rec.models.torch_base import Batch, DotMF, TorchConfig, l2, pos_neg_scores
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ def sampled_bce(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register("mf-bce")
-class MFBCE(TorchRecommender):
+class MFBCE(DotMF):
     """Dot-product MF with BCE on positives and sampled negatives, L2 on the batch rows.
 
     This is what the public CURE4Rec code calls "WMF"; the real WMF is `wmf`.
@@ -37,18 +36,8 @@ class MFBCE(TorchRecommender):
     name = "mf-bce"
     Config = MFBCEConfig
 
-    def _build(self, n_users: int, n_items: int) -> nn.Module:
-        return EmbeddingPair(n_users, n_items, self.config.dim)
-
-    def pair_logits(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Dot product of the user and item rows."""
-        return (self.user_table()[users] * self.item_table()[items]).sum(-1)
-
     def batch_loss(self, batch: Batch) -> torch.Tensor:
         """Sampled BCE + reg · ½‖(u, i, j)‖² / B."""
-        u = self.user_table()[batch.users]
-        i = self.item_table()[batch.pos_items]
-        j = self.item_table()[batch.neg_items]
-        pos = (u * i).sum(-1)
-        neg = (u.unsqueeze(1) * j).sum(-1) if j.dim() == 3 else (u * j).sum(-1)
+        u, i, j = self.batch_rows(batch)
+        pos, neg = pos_neg_scores(u, i, j)
         return sampled_bce(pos, neg) + self.config.reg * l2(u, i, j)

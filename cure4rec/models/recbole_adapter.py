@@ -111,10 +111,11 @@ def _record_curve(trainer: Any) -> dict[str, Any]:
 
     def _train(train_data: Any, epoch_idx: int, *a: Any, **kw: Any) -> Any:
         rec["epoch"] = epoch_idx
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = train_epoch(train_data, epoch_idx, *a, **kw)
         rec["rows"][epoch_idx] = {"epoch": float(epoch_idx + 1),
-                                  "seconds": time.perf_counter() - t}
+                                  "seconds": time.perf_counter() - t,
+                                  "cpu_seconds": time.process_time() - c}
         return out
 
     def _valid(*a: Any, **kw: Any) -> Any:

@@ -14,9 +14,16 @@ log = logging.getLogger(__name__)
 class NegativeSampler:
     """Uniform negatives for a train set: draw, reject train pairs by sorted key, redraw."""
 
-    def __init__(self, train: Interactions, max_rounds: int = 100) -> None:
+    def __init__(self, train: Interactions, max_rounds: int = 100,
+                 dense_limit: int = 1 << 26) -> None:
         self.n_items = train.n_items
         self.keys = np.unique(train.keys)  # sorted user * n_items + item
+        # A users x items boolean table answers membership by one gather (~10x faster than
+        # searchsorted); up to `dense_limit` bytes (64 MiB), else the sorted keys are used.
+        self.dense: np.ndarray | None = None
+        if train.n_users * train.n_items <= dense_limit:
+            self.dense = np.zeros(train.n_users * train.n_items, dtype=bool)
+            self.dense[self.keys] = True
         deg = np.bincount(train.user, minlength=train.n_users)
         self.full = deg >= train.n_items  # users with no possible negative
         self.max_rounds = max_rounds
@@ -24,6 +31,8 @@ class NegativeSampler:
     def is_train(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Boolean mask: which `(users, items)` pairs are train interactions."""
         k = users * np.int64(self.n_items) + items
+        if self.dense is not None:
+            return self.dense[k]
         pos = np.searchsorted(self.keys, k)
         pos[pos == len(self.keys)] = 0
         return self.keys[pos] == k if len(self.keys) else np.zeros(k.shape, dtype=bool)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from cure4rec.context import RunContext
+from cure4rec.context import RunContext, default_threads
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import DataError
 from cure4rec.metrics.ranking import evaluate_ranking
@@ -52,6 +52,24 @@ def epoch_batches(train: Interactions, sampler: NegativeSampler, rng: np.random.
         yield Batch(u[s:s + batch_size], p[s:s + batch_size], n[s:s + batch_size])
 
 
+def training_threads(ctx: RunContext, configured: int | None) -> int:
+    """Intra-op threads for training: `ctx.threads` (a pool worker's share) wins, then the
+    model config, and `None` in both means every CPU this process may run on."""
+    return ctx.threads or configured or default_threads()
+
+
+def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per step where torch offers it (same update rule).
+
+    The fused kernel does not bump the parameters' version counters, so `_run_epoch`
+    drops the model's scoring cache itself (`invalidate()`) after every step.
+    """
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, ValueError):  # a device or dtype without a fused kernel
+        return torch.optim.Adam(params, lr=lr)
+
+
 def train_model(model: TorchRecommender, train: Interactions, valid: Interactions | None,
                 ctx: RunContext, regularizers: Sequence[Regularizer] = (),
                 epochs: int = 1) -> FitResult:
@@ -61,18 +79,19 @@ def train_model(model: TorchRecommender, train: Interactions, valid: Interaction
     cfg = model.config
     sampler = NegativeSampler(train)
     rng = ctx.child("sampler").rng()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = make_adam(model.parameters(), cfg.lr)
     result = FitResult(valid_metric=cfg.valid_metric if valid is not None else "")
     best_state, best, bad = None, -np.inf, 0
     t0 = time.perf_counter()
-    tctx = ctx if ctx.threads or not cfg.threads else replace(ctx, threads=cfg.threads)  # ctx wins
+    tctx = replace(ctx, threads=training_threads(ctx, cfg.threads))
     with tctx.torch_threads():
         bar = tqdm(range(1, epochs + 1), disable=not (ctx.progress or cfg.progress),
                    desc=f"train {model.name}", leave=False)
         for epoch in bar:
-            te = time.perf_counter()
+            te, ce = time.perf_counter(), time.process_time()
             loss = _run_epoch(model, opt, train, sampler, rng, regularizers)
-            row = {"epoch": float(epoch), "loss": loss, "seconds": time.perf_counter() - te}
+            row = {"epoch": float(epoch), "loss": loss, "seconds": time.perf_counter() - te,
+                   "cpu_seconds": time.process_time() - ce}
             result.epochs = epoch
             if valid is not None and (epoch % cfg.eval_every == 0 or epoch == epochs):
                 v = validation_score(model, train, valid, cfg.valid_metric)
@@ -112,6 +131,7 @@ def _run_epoch(model: TorchRecommender, opt: torch.optim.Optimizer, train: Inter
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        model.invalidate()  # fused Adam leaves version counters alone: the cache cannot see it
         total += loss.detach() * len(batch.users)
         n += len(batch.users)
     model.module.eval()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
@@ -22,11 +21,12 @@ from cure4rec.errors import ConfigError
 from cure4rec.models.base import MODELS, FitResult
 from cure4rec.models.torch_base import (
     Batch,
-    EmbeddingPair,
+    DotMF,
     Regularizer,
     TorchConfig,
     TorchRecommender,
     l2,
+    pos_neg_scores,
 )
 from cure4rec.models.trainer import validation_score
 
@@ -54,27 +54,18 @@ class _Stop(Exception):
 
 
 @MODELS.register("wmf")
-class WMF(TorchRecommender):
+class WMF(DotMF):
     """Whole-data WMF by ALS; the ALS factors are `user_table()` / `item_table()`."""
 
     name = "wmf"
     Config = WMFConfig
     config: WMFConfig
-
-    def _build(self, n_users: int, n_items: int) -> nn.Module:
-        return EmbeddingPair(n_users, n_items, self.config.dim, std=0.01)
-
-    def pair_logits(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Dot product of the factors."""
-        return (self.user_table()[users] * self.item_table()[items]).sum(-1)
+    init_std = 0.01  # small start for ALS
 
     def batch_loss(self, batch: Batch) -> torch.Tensor:
         """WMF's weighted squared loss on the batch: (1+α)(1-s⁺)² + Σ(s⁻)², plus L2 (for fine-tuning)."""
-        u = self.user_table()[batch.users]
-        i = self.item_table()[batch.pos_items]
-        j = self.item_table()[batch.neg_items]
-        pos = (u * i).sum(-1)
-        neg = (u.unsqueeze(1) * j).sum(-1) if j.dim() == 3 else (u * j).sum(-1)
+        u, i, j = self.batch_rows(batch)
+        pos, neg = pos_neg_scores(u, i, j)
         neg_sq = neg.pow(2).sum(-1) if neg.dim() == 2 else neg.pow(2)
         loss = ((1 + self.config.alpha) * (1 - pos).pow(2) + neg_sq).mean()
         return loss + self.config.reg * l2(u, i, j)

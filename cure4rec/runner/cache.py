@@ -20,6 +20,7 @@ import torch
 from cure4rec.config import config_hash
 from cure4rec.metrics.efficiency import Timing, measure
 from cure4rec.models.base import ModelSpec, Recommender
+from cure4rec.runner.records import temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def model_key(role: str, split_sha256: str, model: dict[str, Any], seed: int,
 
 def _save(path: Path, model: Recommender, timing: Timing) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(), suffix=".pt")
     os.close(fd)
     try:
         torch.save({"state": model.state_dict(), "timing": timing.as_dict()}, tmp)

@@ -58,10 +58,33 @@ class CellSpec:
                 f"{self.model['name']} {m} seed={self.seed}")
 
 
+def supported_models(method: str) -> tuple[str, ...]:
+    """Model names the method's card declares (`("*",)`: any model)."""
+    from cure4rec.methods.base import METHODS
+
+    card = getattr(METHODS.get(method), "card", None)
+    return tuple(getattr(card, "models", ("*",)))
+
+
+def unsupported_pairs(recipe: Recipe) -> list[tuple[str, str]]:
+    """(model, method) name pairs of the recipe that the method's card does not support."""
+    models = dict.fromkeys(m.name for m in recipe.models)
+    out = []
+    for meth in dict.fromkeys(m.name for m in recipe.methods):
+        allowed = supported_models(meth)
+        out += [(model, meth) for model in models if "*" not in allowed and model not in allowed]
+    return out
+
+
 def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]:
-    """All cells of a recipe, references first within each group, in a stable order."""
+    """All cells of a recipe, references first within each group, in a stable order.
+
+    Grid points whose method does not support the model (its card's `models`) are left out,
+    as they cannot run; `unsupported_pairs` names them, and the CLI prints them.
+    """
     models = [c for m in recipe.models for c in expand_component("model", m)]
     methods = [c for m in recipe.methods for c in expand_component("method", m)]
+    skip = set(unsupported_pairs(recipe))
     common = {"evaluator": dict(recipe.evaluator),
               "references": dataclasses.asdict(recipe.references),
               "fairness": dict(recipe.fairness),
@@ -80,6 +103,8 @@ def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]
             cells.append(CellSpec(kind=kind, method={"name": kind, "config": {}},
                                   **base, **common))  # type: ignore[arg-type]
         for meth in methods:
+            if (model.name, meth.name) in skip:
+                continue
             cells.append(CellSpec(kind="method", method={"name": meth.name,
                                                          "config": dict(meth.config)},
                                   **base, **common))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -94,8 +95,30 @@ def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recomme
         key = model_key(f"retrain{j}", fs.sha256, spec.model, spec.seed, spec.fairness)
         sctx = ctx.with_seed(ctx.seed + j).child("retrain-reference")
         out.append(cached_model(spec.cache_dir, key, mspec,
-                                lambda s=sctx: _fit(mspec, fs.retain, fs.valid, s, regs)))
+                                functools.partial(_fit, mspec, fs.retain, fs.valid, sctx, regs)))
     return out
+
+
+# Original, references and fitted attack shadows of the last few cell groups (same forget
+# split, model, seed, settings), so the methods of a group reuse them instead of reloading
+# and refitting. The evaluator keys its shadow cache by the reference object, so the same
+# reference objects must be passed to every cell of the group; results are unchanged.
+_GROUPS: OrderedDict[str, Any] = OrderedDict()
+_MAX_GROUPS = 2
+
+
+def group_models(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[
+        tuple[Recommender, Timing], list[tuple[Recommender, Timing]], dict[Any, Any]]:
+    """(original, retrain references, evaluator attack cache) of the cell's group."""
+    key = canonical_json({"split": fs.sha256, "model": spec.model, "seed": spec.seed,
+                          "fairness": spec.fairness, "references": spec.references,
+                          "cache": spec.cache_dir})
+    if key not in _GROUPS:
+        _GROUPS[key] = (original_model(spec, fs, ctx), retrain_refs(spec, fs, ctx), {})
+        while len(_GROUPS) > _MAX_GROUPS:
+            _GROUPS.popitem(last=False)
+    _GROUPS.move_to_end(key)
+    return _GROUPS[key]
 
 
 def _mean_metrics(results: list[dict[str, float]]) -> dict[str, float]:
@@ -126,8 +149,7 @@ def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
     fs = forget_split_of(spec)
     ctx = RunContext(seed=spec.seed, threads=spec.threads)
     cfg = config_from_dict(EvaluatorConfig, dict(spec.evaluator), where="evaluator")
-    original, learn_t = original_model(spec, fs, ctx)
-    refs = retrain_refs(spec, fs, ctx)
+    (original, learn_t), refs, attack_cache = group_models(spec, fs, ctx)
     ref_models = [m for m, _ in refs]
     retrain_t = _mean_timing([t for _, t in refs])
     timings: dict[str, Any] = {"original_fit": learn_t.as_dict(), "retrain": retrain_t.as_dict()}
@@ -140,15 +162,18 @@ def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
         metrics, info = _mean_metrics([dict(r.metrics) for r in per]), {"n_references": len(per)}
     else:
         metrics, info, timings, method_desc = _run_method(spec, fs, ctx, cfg, original,
-                                                          ref_models, retrain_t, timings)
+                                                          ref_models, retrain_t, timings,
+                                                          attack_cache)
     return make_record(spec.definition(), dataset=_dataset_ref(fs),
                        split={"id": fs.split_id, "sha256": fs.sha256}, metrics=metrics,
                        timings=timings, info=_jsonable(info), method=method_desc)
 
 
 def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Recommender,
-                refs: list[Recommender], retrain_t: Timing, timings: dict[str, Any]) -> Any:
+                refs: list[Recommender], retrain_t: Timing, timings: dict[str, Any],
+                attack_cache: dict[Any, Any]) -> Any:
     from cure4rec.methods.base import make_method
+    from cure4rec.methods.sharded import ShardedRecommender
     from cure4rec.metrics.evaluator import evaluate_cell
 
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
@@ -163,11 +188,13 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     else:
         out = method.unlearn(state, fs.request, ctx)
         model, unlearn_t = out.model, out.timing
-    shard = state.extra.get("shard_of_user")
+    # Sharded methods serve a ShardedRecommender whose `user_shard` (after unlearning: the
+    # partition of the retained data) gives shardGF; other models have no shards.
+    shard = model.user_shard if isinstance(model, ShardedRecommender) else None
     cell = evaluate_cell(fs, original, model, refs, ctx.child("eval"), config=cfg,
                          learn_timing=state.timing, unlearn_timing=unlearn_t,
                          retrain_timing=retrain_t, stream_timings=stream_timings,
-                         shard_of_user=shard)
+                         shard_of_user=shard, cache=attack_cache)
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
     return dict(cell.metrics), dict(cell.info), timings, method.describe()
 

@@ -72,11 +72,41 @@ def make_record(definition: dict[str, Any], *, dataset: dict[str, Any],
     }
 
 
+def temp_prefix() -> str:
+    """Prefix of this process's temporary files (`.tmp-<pid>-`): a killed writer's leftovers
+    can be told apart from a live writer's files."""
+    return f".tmp-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete `.tmp-*` files in `folder` left by writers that are no longer running."""
+    removed = []
+    for p in sorted(Path(folder).glob(".tmp-*")) if Path(folder).is_dir() else []:
+        pid = p.name.split("-")[1]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    if removed:
+        log.info("removed %d temporary file(s) of killed runs in %s", len(removed), folder)
+    return removed
+
+
 def write_record(record: dict[str, Any], records_dir: Path) -> Path:
     """Write `record` to `<records_dir>/<config_hash>.json` atomically (temp + os.replace)."""
     records_dir.mkdir(parents=True, exist_ok=True)
     path = records_dir / f"{record['config_hash']}.json"
-    fd, tmp = tempfile.mkstemp(dir=records_dir, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=records_dir, prefix=temp_prefix(), suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, sort_keys=True, indent=1, default=str)

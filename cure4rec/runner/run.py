@@ -3,7 +3,8 @@
 Layout under the results folder: `<recipe-name>/recipe.resolved.yaml`,
 `<recipe-name>/records/<config_hash>.json` (one per cell, written atomically as each cell
 finishes, so a crash loses at most the cells in flight) and `<recipe-name>/cache/<hash>.pt`
-(trained reference models shared between cells).
+(trained reference models shared between cells). Temporary files left by a killed run
+(`.tmp-<pid>-*` of a process no longer running) are removed when the next run starts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
 from cure4rec.runner.recipe import Recipe, save_resolved
-from cure4rec.runner.records import is_complete, write_record
+from cure4rec.runner.records import is_complete, remove_stale_temps, write_record
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ def run_recipe(recipe: Recipe, root: str | Path = "results", executor: Executor 
     t0 = time.perf_counter()
     out = results_dir(recipe, root)
     save_resolved(recipe, out / "recipe.resolved.yaml")
+    for folder in (out / "records", out / "cache"):  # debris of a killed run
+        remove_stale_temps(folder)
     cells, todo = plan(recipe, root)
     summary = RunSummary(out, len(cells), skipped=len(cells) - len(todo))
     if limit is not None:

@@ -51,15 +51,10 @@ class ToyMF(Recommender):
             init_from: ToyMF | None = None, regularizers: Any = (),
             epochs: int | None = None) -> FitResult:
         """Train on `train` (valid is ignored: fixed epoch budget)."""
-        self.n_users, self.n_items = train.n_users, train.n_items
         g = ctx.torch_generator()
-        d = self.config.dim
-        if init_from is not None:
-            U, V = init_from.U.detach().clone(), init_from.V.detach().clone()
-        else:
-            U = torch.randn(self.n_users, d, generator=g) * 0.1
-            V = torch.randn(self.n_items, d, generator=g) * 0.1
-        self.U, self.V = U.requires_grad_(True), V.requires_grad_(True)
+        self.setup(train, ctx, init_from, generator=g)
+        self.U.requires_grad_(True)
+        self.V.requires_grad_(True)
         opt = torch.optim.Adam([self.U, self.V], lr=self.config.lr)
         users = torch.tensor(train.user)
         pos = torch.tensor(train.item)
@@ -76,6 +71,17 @@ class ToyMF(Recommender):
         self.U.requires_grad_(False)
         self.V.requires_grad_(False)
         return FitResult(epochs=n_ep, best_epoch=n_ep)
+
+    def setup(self, train: Interactions, ctx: RunContext, init_from: ToyMF | None = None, *,
+              generator: torch.Generator | None = None) -> None:
+        """Size and initialise the tables N(0, 0.1²) for `train` (or copy `init_from`'s)."""
+        self.n_users, self.n_items = train.n_users, train.n_items
+        if init_from is not None:
+            self.U, self.V = init_from.U.detach().clone(), init_from.V.detach().clone()
+            return
+        g = generator or ctx.torch_generator()
+        self.U = torch.randn(self.n_users, self.config.dim, generator=g) * 0.1
+        self.V = torch.randn(self.n_items, self.config.dim, generator=g) * 0.1
 
     def batch_loss(self, batch: ToyBatch) -> torch.Tensor:
         """Mean BPR loss plus L2 on the batch's embeddings."""

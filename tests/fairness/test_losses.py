@@ -36,3 +36,35 @@ def test_d2d_uses_largest_group_as_anchor() -> None:
     labels = torch.tensor([0] * 3 + [1] * 6 + [2] * 3)
     expect = mmd2(e[:3], e[3:9]) + mmd2(e[9:], e[3:9])
     assert torch.allclose(d2d_loss(e, labels), expect)
+
+
+def test_balanced_regulariser_shrinks_unequal_groups_alike() -> None:
+    """U2U pulls a user ∝ 1/|G|: unweighted, the small group shrinks more (a leak)."""
+    from cure4rec.methods.attribute import AttributeConfig, unlearn_attribute, user_weights
+
+    class Table:
+        def __init__(self, u: torch.Tensor) -> None:
+            self.u = torch.nn.Parameter(u.clone())
+
+        def user_table(self) -> torch.nn.Parameter:
+            return self.u
+
+        def parameters(self) -> list[torch.nn.Parameter]:
+            return [self.u]
+
+        def invalidate(self) -> None:
+            pass
+
+    u0 = torch.randn(60, 4, generator=torch.Generator().manual_seed(4))
+    labels = torch.tensor([0] * 15 + [1] * 45)
+    assert torch.allclose(user_weights(labels, True)[[0, 59]], torch.tensor([2.0, 2 / 3]))
+
+    def shrink(balance: bool) -> list[float]:
+        cfg = AttributeConfig(steps=400, lr=0.05, reg="param_l2", balance=balance)
+        u = unlearn_attribute(Table(u0), labels, None, cfg, "u2u").u.detach()
+        return [float((u[g] - u[g].mean(0)).norm() / (u0[g] - u0[g].mean(0)).norm())
+                for g in (labels == 0, labels == 1)]
+
+    bal, raw = shrink(True), shrink(False)
+    assert abs(bal[0] / bal[1] - 1) < 0.05
+    assert raw[0] / raw[1] < 0.8

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from cure4rec.leaderboard import render_all
-from cure4rec.leaderboard.build import build_leaderboard, fingerprint
+from cure4rec.leaderboard.build import Row, Section, Stat, best_rows, build_leaderboard, fingerprint
+from cure4rec.leaderboard.headline import HEADLINE, headline_metrics
+from cure4rec.leaderboard.render_md import column_title
 from cure4rec.runner.records import find_records, load_records
 
 ROOT = Path(__file__).parents[2]
@@ -66,6 +68,56 @@ def test_no_timestamps_read() -> None:
     recs = _records()
     changed = [dict(r, environment={"when": "now"}, timings={"x": 1}) for r in recs]
     assert render_all(changed) == render_all(recs)
+
+
+def test_markdown_shows_headline_only_csv_keeps_all() -> None:
+    recs = _records()
+    lb, out = build_leaderboard(recs), render_all(recs)
+    toy = next(s for s in lb.sections if "vtoy · core" in s.title)
+    assert headline_metrics(toy) == [c[0] for c in HEADLINE]  # toy cells emit every headline
+    tables = [ln for ln in out["leaderboard.md"].splitlines() if ln.startswith("| model |")]
+    assert len(tables) == len(lb.sections)  # one table per section
+    for s, head in zip(lb.sections, tables):
+        cols = [c.strip() for c in head.strip("|").split("|")]
+        assert cols[3:] == [column_title(s, m) for m in headline_metrics(s)]
+    assert "a-igf_ndcg@20" not in out["leaderboard.md"]  # descriptive: CSV and HTML only
+    assert ",fairness.a-igf_ndcg@20," in out["leaderboard.csv"]
+    assert "a-igf_ndcg@20" in out["leaderboard.html"]
+
+
+def test_html_headline_first_then_collapsible_details() -> None:
+    page = render_all(_records())["leaderboard.html"]
+    for part in page.split("<h2>")[1:]:
+        assert part.index("<h4>headline</h4>") < part.index("<details>")
+        assert part.count("<details>") == part.count("</details>") >= 2
+
+
+def test_headline_falls_back_to_other_cutoff() -> None:
+    rec = dict(_records()[0])
+    rec["metrics"] = {"utility.ndcg@10": 0.5, "utility.recall@20": 0.25}
+    sec = build_leaderboard([rec]).sections[0]
+    assert headline_metrics(sec) == ["utility.ndcg@10", "utility.recall@20"]
+
+
+def _section(metric: str, direction: str, values: list[tuple[str, str, float]]) -> Section:
+    rows = tuple(Row("bpr", name, role, (0,), {metric: Stat(v, 0.0, 1)})
+                 for name, role, v in values)
+    return Section("t", "t", (0,), (metric,), {metric: direction}, rows)
+
+
+def test_target_best_is_closest_to_ideal() -> None:
+    gap = _section("completeness.mia_auc_gap", "target",
+                   [("a", "method", -0.05), ("b", "method", 0.2), ("c", "method", 0.1)])
+    assert best_rows(gap, "completeness.mia_auc_gap") == {0}
+    ratio = _section("completeness.forgotten_rank_ratio", "target",
+                     [("a", "method", 0.5), ("b", "method", 1.2), ("c", "method", 2.0)])
+    assert best_rows(ratio, "completeness.forgotten_rank_ratio") == {1}
+    fg = _section("utility.forgotten.ndcg@20", "target",
+                  [("retrain", "reference", 0.1), ("original", "reference", 0.4),
+                   ("a", "method", 0.3), ("b", "method", 0.12)])
+    assert best_rows(fg, "utility.forgotten.ndcg@20") == {3}
+    no_ref = _section("utility.forgotten.ndcg@20", "target", [("a", "method", 0.3)])
+    assert best_rows(no_ref, "utility.forgotten.ndcg@20") == set()
 
 
 @pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed leaderboard")

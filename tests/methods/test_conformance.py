@@ -24,8 +24,6 @@ class TestUltraRE(MethodConformance):
 
 class TestFineTune(MethodConformance):
     method, model, exact = "finetune", TOY_MODEL, False
-    xfail_forgetting = ("a deleted user's row gets no gradient from retained data, so "
-                        "fine-tuning does not move it: whole-user deletion is not forgotten")
 
 
 class TestGradientAscent(MethodConformance):

@@ -52,8 +52,15 @@ def test_cell_emits_all_aspects_and_exact_is_within_seed_noise() -> None:
     assert "fairness.shardgf_ndcg@20" in m and "utility.forgotten.ndcg@20" in m
     assert 0.6 < m["completeness.topk_overlap_ratio.neighbours"] < 1.5
     assert abs(m["completeness.mia_auc_gap"]) < 0.15
-    orig = evaluate_cell(c.fs, c.original, c.original, c.retrains[:2], c.ctx, config=FAST).metrics
+    assert abs(m["completeness.umia_auc_gap"]) < 0.15 and "completeness.umia_tpr@0.1fpr" in m
+    cache: dict = {}
+    orig = evaluate_cell(c.fs, c.original, c.original, c.retrains[:2], c.ctx, config=FAST,
+                         cache=cache).metrics
     assert orig["completeness.mia_auc_gap"] > m["completeness.mia_auc_gap"] + 0.15
+    again = evaluate_cell(c.fs, c.original, c.retrains[2], c.retrains[:2], c.ctx, config=FAST,
+                          cache=cache).metrics  # shadows from the cache: same numbers
+    assert {k: v for k, v in again.items() if "mia" in k} == {
+        k: v for k, v in m.items() if "mia" in k}
     assert orig["completeness.forgotten_rank_ratio"] > 3 * m["completeness.forgotten_rank_ratio"]
     ref = evaluate_reference(c.fs, c.retrains[0], c.fs.retain, c.ctx, FAST).metrics
     assert "utility.ndcg@20" in ref and "fairness.ugf_ndcg@20" in ref

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cure4rec.metrics.mia import auc_tpr, interaction_mia, mio, nonmember_pairs, run_mia
+from cure4rec.metrics.mia import (
+    auc_tpr,
+    interaction_mia,
+    mio,
+    nonmember_pairs,
+    roc_stats,
+    run_mia,
+    train_user_attack,
+)
+from cure4rec.metrics.unlearning_mia import train_unlearning_attack, unlearning_mia
 from tests.metrics._cells import cell
 
 
@@ -16,6 +25,17 @@ def test_auc_tpr_known_values() -> None:
     auc, _ = auc_tpr(y, np.zeros(200))
     assert auc == 0.5
     assert np.isnan(auc_tpr(np.ones(3), np.arange(3.0))[0])
+
+
+def test_tpr_at_low_fpr_known_values() -> None:
+    # 2000 negatives at 0..1999, positives: 10 above every negative, 990 just below the top 2
+    y = np.r_[np.ones(1000), np.zeros(2000)]
+    s = np.r_[np.full(10, 5000.0), np.full(990, 1997.5), np.arange(2000.0)]
+    st = roc_stats(y, s)
+    assert st["tpr@0.1fpr"] == pytest.approx(1.0)  # FPR = 2/2000 = 0.1% admits the 1997.5s
+    s[10:1000] = 1990.5  # now 9 negatives above them: FPR 0.45% > 0.1%, ≤ 1%
+    st = roc_stats(y, s)
+    assert st["tpr@0.1fpr"] == pytest.approx(0.01) and st["tpr@1fpr"] == pytest.approx(1.0)
 
 
 @pytest.mark.slow
@@ -29,6 +49,23 @@ def test_attacks_separate_original_from_retrain() -> None:
     assert abs(out["mia_auc_gap"]) < 0.15  # an exact unlearner (another retrain seed)
     assert out["interaction_mia_auc.original"] > out["interaction_mia_auc.retrain"] + 0.05
     assert out["mia_shadow_auc"] > 0.55
+
+
+@pytest.mark.slow
+def test_unlearning_mia_matches_retrain_for_exact_and_flags_no_unlearning() -> None:
+    c = cell()
+    fs, r = c.fs, c.retrains
+    user = train_user_attack(r[0], fs.retain, fs.train, c.ctx.child("mia"), 50, 16, None,
+                             fs.valid)
+    attack = train_unlearning_attack(user.shadow, user.shadow_users, fs.retain, fs.test,
+                                     fs.valid, c.ctx, len(fs.request.users))
+    assert attack is not None and attack.shadow_auc > 0.7, attack
+    hold = fs.holdout_test.concat(fs.holdout_valid)
+    afters = {"unlearned": r[2], "retrain": r[0], "none": c.original}
+    out = unlearning_mia(attack, c.original, afters, fs.forget, hold)
+    assert out["umia_auc.retrain"] > 0.7, out  # exact retraining still leaks via the difference
+    assert abs(out["umia_auc_gap"]) < 0.1, out  # another retrain seed: at the retrain value
+    assert out["umia_auc.retrain"] - out["umia_auc.none"] > 0.1, out  # no unlearning: off target
 
 
 @pytest.mark.slow

@@ -8,7 +8,9 @@ import pytest
 from cure4rec.context import RunContext
 from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.methods.base import make_method
-from cure4rec.metrics.recovery import functional_recovery, inject_fake_users
+from cure4rec.metrics.catalog import metric_info
+from cure4rec.metrics.evaluator import EvaluatorConfig, evaluate_recovery
+from cure4rec.metrics.recovery import functional_recovery, inject_fake_users, recovery_reference
 from tests.metrics._cells import SPEC
 
 
@@ -27,7 +29,24 @@ def test_injection_grows_the_user_space() -> None:
 
 @pytest.mark.slow
 def test_retrain_fully_recovers() -> None:
-    out = functional_recovery(make_method("retrain", SPEC), SPEC, _split(), RunContext(seed=0),
+    split, ctx = _split(), RunContext(seed=0)
+    out = functional_recovery(make_method("retrain", SPEC), SPEC, split, ctx,
                               n_fake=40, n_targets=3, n_filler=10)
     assert out["exposure.original"] > out["exposure.retrain"] + 0.1, out
-    assert 0.7 < out["recovery"] < 1.3, out
+    assert 0.7 < out["recovery"] < 1.3 and 0.7 < out["recovery_rank"] < 1.3, out
+    ref = recovery_reference(SPEC, split, ctx, n_fake=40, n_targets=3, n_filler=10)
+    shared = functional_recovery(make_method("retrain", SPEC), SPEC, split, ctx, n_fake=40,
+                                 n_targets=3, n_filler=10, reference=ref)
+    assert shared == out  # a shared reference is the very model the function would fit
+
+
+@pytest.mark.slow
+def test_recovery_reaches_records_only_when_enabled() -> None:
+    split, ctx, ft = _split(), RunContext(seed=0), make_method("finetune", SPEC)
+    assert evaluate_recovery(ft, SPEC, split, ctx) == {}
+    m = evaluate_recovery(ft, SPEC, split, ctx, EvaluatorConfig(recovery=True))
+    assert {"completeness.recovery", "completeness.recovery_rank"} <= set(m)
+    assert all(metric_info(k).aspect == "completeness" for k in m)
+    assert (m["completeness.recovery_target_rank.original"]
+            > m["completeness.recovery_target_rank.retrain"])
+    assert m["completeness.recovery_exposure.original"] > m["completeness.recovery_exposure.retrain"]

@@ -1,4 +1,9 @@
-"""BPR, WMF and LightGCN reach a sane test NDCG@20 on ML-100K (5-core, 80/10/10, seed 0)."""
+"""Every native model reaches a sane test NDCG@20 on ML-100K (5-core, 80/10/10, seed 0).
+
+Thresholds: 0.25 for BPR, WMF and LightGCN (the issue's bar); the pointwise models sit a
+little lower at their defaults (measured, seed 0: mf-bce 0.254, gmf 0.249, neumf 0.255), so
+their bar is 0.22 — a margin for seeds and platforms, still far above popularity (~0.15).
+"""
 
 from __future__ import annotations
 
@@ -26,10 +31,11 @@ def split():  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 @pytest.mark.realdata
-@pytest.mark.parametrize("name", ["bpr", "wmf", "lightgcn"])
+@pytest.mark.parametrize("name", ["bpr", "wmf", "lightgcn", "mf-bce", "gmf", "neumf"])
 def test_ml100k_ndcg(split, name: str) -> None:  # type: ignore[no-untyped-def]
     model = ModelSpec(name).build()
     fit = model.fit(split.train, split.valid, RunContext(seed=0))
     res = evaluate_ranking(model, split.train, split.test, ks=(20,))
     assert fit.best_epoch <= fit.epochs
-    assert res.mean("ndcg@20") >= 0.25, (name, res.mean("ndcg@20"), fit.best_epoch)
+    bar = 0.25 if name in ("bpr", "wmf", "lightgcn") else 0.22
+    assert res.mean("ndcg@20") >= bar, (name, res.mean("ndcg@20"), fit.best_epoch)

@@ -54,3 +54,74 @@ def test_bpr_learns_toy_preference() -> None:
     assert s[0, 1] > s[0, 2]
     assert s[3, 1] > s[3, 0]
     assert torch.isfinite(s).all()
+
+
+def test_fused_bpr_loss_matches_autograd() -> None:
+    import torch.nn.functional as F
+
+    from cure4rec.models.bpr import BPRRowsLoss
+    from cure4rec.models.torch_base import l2
+
+    g = torch.Generator().manual_seed(0)
+    u, i, j = (torch.randn(9, 4, dtype=torch.double, generator=g, requires_grad=True)
+               for _ in range(3))
+    assert torch.autograd.gradcheck(lambda a, b, c: BPRRowsLoss.apply(a, b, c, 0.3), (u, i, j))
+    fused = BPRRowsLoss.apply(u, i, j, 0.3)
+    ref = F.softplus((u * (j - i)).sum(-1)).mean() + 0.3 * l2(u, i, j)
+    want = torch.autograd.grad(ref, (u, i, j))
+    got = torch.autograd.grad(fused, (u, i, j))
+    assert torch.allclose(fused, ref)
+    assert all(torch.allclose(a, b) for a, b in zip(got, want))
+
+
+def test_sampler_dense_and_sorted_lookups_agree() -> None:
+    train, _ = random_split(n_users=30, n_items=20, n=200)
+    dense, keyed = NegativeSampler(train), NegativeSampler(train, dense_limit=0)
+    assert dense.dense is not None and keyed.dense is None
+    users = np.repeat(np.arange(30), 20)
+    items = np.tile(np.arange(20), 30)
+    assert np.array_equal(dense.is_train(users, items), keyed.is_train(users, items))
+    assert dense.is_train(users, items).sum() == len(np.unique(train.keys))
+    assert np.array_equal(dense.sample(train.user, 2, np.random.default_rng(1)),
+                          keyed.sample(train.user, 2, np.random.default_rng(1)))
+
+
+def test_training_threads_precedence() -> None:
+    from cure4rec.context import default_threads
+    from cure4rec.models.trainer import training_threads
+
+    assert training_threads(RunContext(threads=3), 1) == 3  # a pool worker's share wins
+    assert training_threads(RunContext(), 2) == 2
+    assert training_threads(RunContext(), None) == default_threads()
+
+
+def test_scoring_cache_sees_each_epoch() -> None:
+    # fused Adam does not bump version counters: the trainer must drop the cache itself,
+    # or validation would score stale LightGCN / GMF representations
+    from cure4rec.models.lightgcn import LightGCN
+    from cure4rec.models.trainer import _run_epoch, make_adam
+
+    train, _ = random_split()
+    model = LightGCN({"dim": 4, "epochs": 1, "batch_size": 64})
+    model.setup(train, RunContext(seed=0))
+    before = model.user_embeddings().clone()
+    opt = make_adam(model.parameters(), 0.05)
+    _run_epoch(model, opt, train, NegativeSampler(train), np.random.default_rng(0), ())
+    fresh = model.propagate()[0].detach()
+    assert not torch.equal(before, fresh)
+    assert torch.equal(model.user_embeddings(), fresh)
+
+
+def test_lightgcn_deepcopies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    from cure4rec.models.lightgcn import LightGCN
+
+    train, _ = random_split()
+    model = LightGCN({"dim": 4, "epochs": 1})
+    model.setup(train, RunContext(seed=0))
+    users = np.arange(5)
+    s = model.score(users)  # builds the torch CSR graph
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert torch.equal(twin.score(users), s)

@@ -59,3 +59,35 @@ def test_resolved_roundtrip(recipe_dir: Path, tmp_path: Path) -> None:
     p for p in Path(__file__).parents[2].glob("recipes/**/*.yaml") if not p.name.startswith("_")))
 def test_shipped_recipes_validate(path: Path) -> None:
     assert expand_cells(load_recipe(path))
+
+
+def test_unsupported_model_method_pairs_are_left_out(recipe_dir: Path, capsys) -> None:
+    import argparse
+
+    from cure4rec.commands.run import main
+    from cure4rec.runner.cells import unsupported_pairs
+
+    (recipe_dir / "pairs.yaml").write_text(
+        "base: base.yaml\nseeds: [0]\nmodels: [{name: bpr}, {name: lightgcn}]\n"
+        "methods: [{name: retrain}, {name: scif}]\n")
+    r = load_recipe(recipe_dir / "pairs.yaml")
+    assert unsupported_pairs(r) == [("lightgcn", "scif")]
+    cells = expand_cells(r)
+    got = {(c.model["name"], c.method["name"]) for c in cells}
+    assert ("bpr", "scif") in got and ("lightgcn", "retrain") in got
+    assert ("lightgcn", "scif") not in got and len(cells) == 4 + 3  # 2 refs + 2 / 1 methods
+    main(argparse.Namespace(recipe=str(recipe_dir / "pairs.yaml"), dry_run=True,
+                            results=str(recipe_dir / "res")))
+    out = capsys.readouterr().out
+    assert out.startswith("skipped: scif x lightgcn") and "7 cells, 7 to run" in out
+
+
+def test_cure4rec_ml100k_grid() -> None:
+    r = load_recipe(Path(__file__).parents[2] / "recipes" / "cure4rec" / "ml-100k.yaml")
+    cells = expand_cells(r)
+    assert sorted({c.model["name"] for c in cells}) == ["bpr", "lightgcn", "wmf"]
+    assert {c.method["config"].get("shards") for c in cells if "shards" in c.method["config"]} \
+        == {10}
+    assert r.seeds == [0, 1, 2]
+    # 3 strategies x 3 seeds x (3 models x 7 - scif x lightgcn, which SCIF does not support)
+    assert len(cells) == 3 * 3 * (3 * 7 - 1) == 180

@@ -11,6 +11,8 @@ from cure4rec.runner.records import (
     is_complete,
     load_record,
     load_records,
+    remove_stale_temps,
+    temp_prefix,
     write_record,
 )
 from cure4rec.runner.toy import toy_cell
@@ -39,3 +41,20 @@ def test_old_schema_loads() -> None:
     assert rec["metrics"]["efficiency.unlearn_wall_s"] == 1.5
     assert rec["method"] == {"name": "sisa", "config": {"shards": 4}}
     assert load_records([FIXTURES / "v0-sisa-seed0.json"])[0]["config_hash"] == rec["config_hash"]
+
+
+def test_stale_temps_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".tmp-{dead}-abc.json"
+    legacy = tmp_path / ".tmp-k2j3h4.json"  # round-1 name, no pid
+    mine = tmp_path / f"{temp_prefix()}xyz.json"
+    record = tmp_path / "0123456789abcdef.json"
+    for p in (stale, legacy, mine, record):
+        p.write_text("{")
+    assert remove_stale_temps(tmp_path) == sorted([legacy, stale])
+    assert sorted(tmp_path.iterdir()) == sorted([mine, record])
+    assert remove_stale_temps(tmp_path / "missing") == []

@@ -1,0 +1,70 @@
+"""The real cell pipeline: sharded methods get shardGF from their served partition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cure4rec.runner import expand_cells, load_recipe
+
+REAL = ("base: base.yaml\nmethods: [{name: retrain}, {name: sisa, config: {shards: 3}}]\n"
+        "seeds: [0]\nforget: {strategy: random, fraction: 0.05}\n"
+        "evaluator: {ks: [20], bootstrap: 0, neighbours_k: 20, svd_dim: 8, difficulty: null,"
+        " completeness: false, mia: false, mio: false}\n")
+
+
+def test_sharded_cell_reports_shardgf(recipe_dir: Path) -> None:
+    pytest.importorskip("cure4rec.metrics.evaluator")
+    from cure4rec.context import RunContext
+    from cure4rec.methods.base import make_method
+    from cure4rec.metrics.fairness import shard_gf
+    from cure4rec.metrics.ranking import evaluate_ranking
+    from cure4rec.models.base import ModelSpec
+    from cure4rec.runner.pipeline import forget_split_of, run_cell
+
+    (recipe_dir / "real.yaml").write_text(REAL)
+    cells = {c.method["name"]: c for c in expand_cells(load_recipe(recipe_dir / "real.yaml"))}
+    sisa, retrain = run_cell(cells["sisa"]), run_cell(cells["retrain"])
+    assert "fairness.shardgf_ndcg@20" not in retrain["metrics"]
+    assert "fairness.shardgf_ndcg@20" not in run_cell(cells["original"])["metrics"]
+
+    # Known answer: variance over shards of the mean per-user NDCG@20 of the served model,
+    # with shards taken from the partition of the retained data after unlearning.
+    spec = cells["sisa"]
+    fs, ctx = forget_split_of(spec), RunContext(seed=spec.seed)
+    method = make_method("sisa", ModelSpec(spec.model["name"], spec.model["config"]),
+                         spec.method["config"])
+    model = method.unlearn(method.learn(fs.train, ctx, valid=fs.valid), fs.request, ctx).model
+    res = evaluate_ranking(model, fs.retain, fs.test, (20,))
+    shards = model.user_shard[res.users]
+    assert len(np.unique(shards)) == 3
+    expected = shard_gf(res.per_user["ndcg@20"], shards)
+    assert expected > 0
+    assert sisa["metrics"]["fairness.shardgf_ndcg@20"] == pytest.approx(expected, abs=1e-6)
+
+
+MIA = ("base: base.yaml\nmethods: [{name: retrain}, {name: scif}]\nseeds: [0]\n"
+       "forget: {strategy: random, fraction: 0.05}\n"
+       "evaluator: {ks: [20], bootstrap: 0, neighbours_k: 20, svd_dim: 8, difficulty: null,"
+       " mia_topk: 20, mio: false}\n")
+
+
+@pytest.mark.slow
+def test_group_memo_does_not_change_metrics(recipe_dir: Path, monkeypatch) -> None:
+    """Methods of a group share references and attack shadows; a cold run gives the same."""
+    pytest.importorskip("cure4rec.metrics.evaluator")
+    from cure4rec.runner import pipeline
+
+    (recipe_dir / "mia.yaml").write_text(MIA)
+    cells = [c for c in expand_cells(load_recipe(recipe_dir / "mia.yaml")) if c.kind == "method"]
+    strip = lambda r: {k: v for k, v in r["metrics"].items() if not k.startswith("efficiency.")}
+    monkeypatch.setattr(pipeline, "_GROUPS", type(pipeline._GROUPS)())
+    warm = [strip(pipeline.run_cell(c)) for c in cells]
+    assert len(pipeline._GROUPS) == 1 and pipeline._GROUPS.popitem()[1][2]  # shadows cached
+    cold = []
+    for c in reversed(cells):
+        pipeline._GROUPS.clear()
+        cold.insert(0, strip(pipeline.run_cell(c)))
+    assert "completeness.mia_auc" in warm[1] and warm == cold
