@@ -81,13 +81,13 @@ def balanced_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int 
     cx, cy = x[anchor].astype(np.float64), None if y is None else y[anchor].astype(np.float64)
     labels = np.full(n, -1)
     for _ in range(iters):
-        cost = sq_dist(x, cx) if y is None else sq_dist(x, cx) * sq_dist(y, cy)
+        cost = sq_dist(x, cx) if y is None or cy is None else sq_dist(x, cx) * sq_dist(y, cy)
         new = greedy_capacity(cost, cap)
         if np.array_equal(new, labels):
             break
         labels = new
         cx = centroids(x, labels, k, cx)
-        if y is not None:
+        if y is not None and cy is not None:
             cy = centroids(y, labels, k, cy)
     return labels
 

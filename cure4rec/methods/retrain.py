@@ -10,6 +10,7 @@ import torch
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
 from cure4rec.forget.request import ForgetRequest
 from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearningMethod, UnlearnResult
 from cure4rec.models.base import ModelSpec, Recommender
@@ -19,12 +20,30 @@ NATIVE_MODELS = ("bpr", "mf-bce", "wmf", "lightgcn", "neumf", "gmf", TOY)
 MF_MODELS = ("bpr", "mf-bce", "wmf", TOY)
 
 
+def fit_with(model: Recommender, train: Interactions, valid: Interactions | None,
+             ctx: RunContext, regularizers: Sequence[Any] = ()) -> Recommender:
+    """Fit `model`, passing training regularizers only when there are any.
+
+    Native torch models take them; others (e.g. the RecBole adapter) train without the hook,
+    and asking them for a regularizer is a configuration error, not a TypeError.
+    """
+    if not regularizers:
+        model.fit(train, valid, ctx)
+        return model
+    from cure4rec.models.torch_base import TorchRecommender
+
+    if not isinstance(model, TorchRecommender):
+        raise ConfigError(f"model {model.name!r} cannot train with regularizers (e.g. UCDS); "
+                          "use a native model (bpr, mf-bce, lightgcn, gmf, neumf)")
+    model.fit(train, valid, ctx, regularizers=regularizers)
+    return model
+
+
 def fit_fresh(method: UnlearningMethod, train: Interactions, valid: Interactions | None,
               ctx: RunContext) -> Recommender:
     """A new model of the method's spec trained on `train` with the method's regularizers."""
-    model = method.model_spec.build()
-    model.fit(train, valid, ctx, regularizers=method.training_regularizers(train, ctx))  # type: ignore[call-arg]
-    return model
+    return fit_with(method.model_spec.build(), train, valid, ctx,
+                    method.training_regularizers(train, ctx))
 
 
 def learn_single(method: UnlearningMethod, train: Interactions, valid: Interactions | None,

@@ -25,7 +25,7 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError, MethodContractError
 from cure4rec.forget.request import ForgetRequest
 from cure4rec.methods.base import LearnedState, UnlearningMethod, UnlearnResult
-from cure4rec.methods.retrain import fit_fresh
+from cure4rec.methods.retrain import fit_fresh, fit_with
 from cure4rec.models.base import FitResult, Recommender
 
 Axis = Literal["user", "item", "interaction"]
@@ -181,7 +181,7 @@ class ShardedMethod(UnlearningMethod):
         """The aggregator serving `models`, trained on `train` if it learns anything."""
 
     def _epochs(self) -> int:
-        return int(getattr(self.model_spec.build().config, "epochs", 20))
+        return int(getattr(getattr(self.model_spec.build(), "config", None), "epochs", 20))
 
     def _fit_shard(self, j: int, part: Partition, train: Interactions,
                    valid: Interactions | None, ctx: RunContext,
@@ -193,9 +193,8 @@ class ShardedMethod(UnlearningMethod):
             valid = valid.subset(part.labels[valid.user] == j)
         sctx = ctx.child(f"shard{j}")
         if self.n_slices == 1:
-            model = self.model_spec.build()
-            model.fit(data, valid, sctx, regularizers=self.training_regularizers(data, sctx))
-            return model, []
+            return fit_with(self.model_spec.build(), data, valid, sctx,
+                            self.training_regularizers(data, sctx)), []
         sl = slice_of(data, self.n_slices, sctx.derived_seed())
         kept = list((ckpts or [])[:start])
         prev = kept[-1] if kept else None

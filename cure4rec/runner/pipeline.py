@@ -65,19 +65,21 @@ def regularizers_of(spec: CellSpec) -> list[Any]:
 
 def _fit(spec: ModelSpec, train: Any, valid: Any, ctx: RunContext,
          regs: list[Any]) -> Recommender:
-    model = spec.build()
+    from cure4rec.methods.retrain import fit_with
+
     with ctx.torch_threads():
-        if regs:
-            model.fit(train, valid, ctx, regularizers=[f(train, ctx) for f in regs])  # type: ignore[call-arg]
-        else:
-            model.fit(train, valid, ctx)
-    return model
+        return fit_with(spec.build(), train, valid, ctx, [f(train, ctx) for f in regs])
 
 
 def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommender, Timing]:
-    """The model trained on the full train set (cached by content hash)."""
+    """The model trained on the full train set (cached by content hash).
+
+    Keyed by the train set's hash, not the forget split's: the core/random/edge cells of
+    one data split share a single original model.
+    """
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
-    key = model_key("original", fs.sha256, spec.model, spec.seed, spec.fairness)
+    key = model_key("original", fs.train.content_sha256(), spec.model, spec.seed,
+                    spec.fairness)
     regs = regularizers_of(spec)
     return cached_model(spec.cache_dir, key, mspec,
                         lambda: _fit(mspec, fs.train, fs.valid, ctx.child("original"), regs))
@@ -132,14 +134,6 @@ def _mean_timing(ts: list[Timing]) -> Timing:
                   max((t.peak_rss_mib for t in ts), default=0.0))
 
 
-def _stream_requests(request: Any, n: int) -> list[Any]:
-    from cure4rec.forget.request import ForgetRequest
-
-    chunks = [c for c in np.array_split(np.asarray(request.users), n) if len(c)]
-    return [ForgetRequest(request.kind, request.forget.subset(
-        np.flatnonzero(request.forget.users_mask(c))), c, request.attribute) for c in chunks]
-
-
 def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
     """Run one cell and return its record (not yet written)."""
     from cure4rec.config import config_from_dict
@@ -174,7 +168,7 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
                 attack_cache: dict[Any, Any]) -> Any:
     from cure4rec.methods.base import make_method
     from cure4rec.methods.sharded import ShardedRecommender
-    from cure4rec.metrics.evaluator import evaluate_cell
+    from cure4rec.metrics.evaluator import evaluate_cell, evaluate_recovery
 
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     method = make_method(spec.method["name"], mspec, spec.method["config"],
@@ -183,7 +177,10 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     stream_timings = None
     n_req = int((spec.stream or {}).get("n_requests", 1))
     if n_req > 1:
-        res = method.unlearn_stream(state, _stream_requests(fs.request, n_req), ctx)
+        from cure4rec.methods.stream import split_request
+
+        parts = split_request(fs.request, n_req, ctx.child("stream"))
+        res = method.unlearn_stream(state, parts, ctx)
         model, unlearn_t, stream_timings = res.model, sum(res.timings, Timing()), res.timings
     else:
         out = method.unlearn(state, fs.request, ctx)
@@ -195,8 +192,10 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
                          learn_timing=state.timing, unlearn_timing=unlearn_t,
                          retrain_timing=retrain_t, stream_timings=stream_timings,
                          shard_of_user=shard, cache=attack_cache)
+    # Opt-in (evaluator.recovery): the functional shilling test, learned and unlearned anew.
+    metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
-    return dict(cell.metrics), dict(cell.info), timings, method.describe()
+    return metrics, dict(cell.info), timings, method.describe()
 
 
 def _dataset_ref(fs: Any) -> dict[str, Any]:

@@ -71,3 +71,22 @@ def test_slice_epochs_budget() -> None:
 def test_bad_config_is_config_error() -> None:
     with pytest.raises(ConfigError, match="shards"):
         make_method("sisa", TOY_MODEL, {"shard": 3})
+
+
+def test_retrain_and_sisa_run_on_the_recbole_adapter() -> None:
+    """Methods train any Recommender: the RecBole adapter has no regularizer hook."""
+    pytest.importorskip("recbole")
+    from cure4rec.context import RunContext
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.forget.select import make_forget_split
+    from cure4rec.methods.base import make_method
+    from cure4rec.models.base import ModelSpec
+
+    ds = load_dataset("synthetic", n_users=120, n_items=80, n_interactions=2400)
+    fs = make_forget_split(split_dataset(ds, seed=0), "random", 0.1, seed=0)
+    spec = ModelSpec("recbole", {"model": "BPR", "epochs": 1})
+    ctx = RunContext(seed=0)
+    for name, cfg in (("retrain", {}), ("sisa", {"shards": 2})):
+        method = make_method(name, spec, cfg)
+        out = method.unlearn(method.learn(fs.train, ctx, valid=fs.valid), fs.request, ctx)
+        assert out.model.score([0, 1]).shape == (2, fs.train.n_items)

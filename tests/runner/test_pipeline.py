@@ -68,3 +68,22 @@ def test_group_memo_does_not_change_metrics(recipe_dir: Path, monkeypatch) -> No
         pipeline._GROUPS.clear()
         cold.insert(0, strip(pipeline.run_cell(c)))
     assert "completeness.mia_auc" in warm[1] and warm == cold
+
+
+RECOVERY = ("base: base.yaml\nmethods: [{name: retrain}]\nseeds: [0]\n"
+            "forget: {strategy: random, fraction: 0.05}\n"
+            "evaluator: {ks: [20], bootstrap: 0, neighbours_k: 20, svd_dim: 8, difficulty: null,"
+            " completeness: false, mia: false, mio: false, recovery: %s}\n")
+
+
+def test_recovery_reaches_records_only_when_enabled(recipe_dir: Path) -> None:
+    from cure4rec.runner.pipeline import run_cell
+
+    for flag in ("false", "true"):
+        (recipe_dir / f"rec-{flag}.yaml").write_text(RECOVERY % flag)
+        cell = next(c for c in expand_cells(load_recipe(recipe_dir / f"rec-{flag}.yaml"))
+                    if c.method["name"] == "retrain" and c.kind != "retrain")
+        metrics = run_cell(cell)["metrics"]
+        has = any(k.startswith("completeness.recovery") for k in metrics)
+        assert has == (flag == "true")
+    assert 0.0 <= metrics["completeness.recovery_rank"] <= 2.0
