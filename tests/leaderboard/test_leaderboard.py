@@ -128,17 +128,21 @@ def test_committed_leaderboard_is_current() -> None:
 
 
 @pytest.mark.browser
-def test_html_renders_in_chromium(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["fixture", "committed"])
+def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed")
-    page = tmp_path / "lb.html"
-    page.write_text(render_all(_records())["leaderboard.html"])
+    if which == "committed":
+        page = DOCS / "leaderboard.html"
+    else:
+        page = tmp_path / "lb.html"
+        page.write_text(render_all(_records())["leaderboard.html"])
     res = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-         "--v=0", "--dump-dom", page.as_uri()],
+         "--v=0", "--dump-dom", page.resolve().as_uri()],
         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     assert '<table class="sortable">' in res.stdout and "utility" in res.stdout
