@@ -92,22 +92,26 @@ def _users_only(opts: ForgetOptions, strategy: str) -> None:
                           "(interaction-level: strategy 'random' with unit='interactions')")
 
 
+def _by_degree(train: Interactions, fraction: float | None, opts: ForgetOptions,
+               strategy: str, descending: bool) -> Selection:
+    _users_only(opts, strategy)
+    order = degree_order(train, descending)
+    return _users_selection(train, order[: n_select(len(order), _need_fraction(fraction,
+                                                                               strategy))])
+
+
 @register_strategy("core")
 def core(train: Interactions, fraction: float | None, ctx: RunContext,
          opts: ForgetOptions) -> Selection:
     """The top p% users by train degree."""
-    _users_only(opts, "core")
-    order = degree_order(train, descending=True)
-    return _users_selection(train, order[: n_select(len(order), _need_fraction(fraction, "core"))])
+    return _by_degree(train, fraction, opts, "core", descending=True)
 
 
 @register_strategy("edge")
 def edge(train: Interactions, fraction: float | None, ctx: RunContext,
          opts: ForgetOptions) -> Selection:
     """The bottom p% users by train degree."""
-    _users_only(opts, "edge")
-    order = degree_order(train, descending=False)
-    return _users_selection(train, order[: n_select(len(order), _need_fraction(fraction, "edge"))])
+    return _by_degree(train, fraction, opts, "edge", descending=False)
 
 
 @register_strategy("random")
