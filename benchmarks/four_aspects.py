@@ -24,7 +24,11 @@ from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.errors import CureError
 from cure4rec.forget.select import make_forget_split
 from cure4rec.methods.base import METHODS, make_method
-from cure4rec.methods.retrain import retrain_references
+from cure4rec.methods.retrain import (
+    default_reference_kind,
+    method_references,
+    retrain_references,
+)
 from cure4rec.metrics.efficiency import measure
 from cure4rec.metrics.evaluator import (
     EvaluatorConfig,
@@ -83,12 +87,17 @@ def run_strategy(args: argparse.Namespace, split: Any, strategy: str, spec: Mode
         except CureError as exc:
             log.warning("%s on %s failed: %s", name, strategy, exc)
             continue
-        res = evaluate_cell(fs, state.model, out.model, refs, ctx, config=cfg,
+        # exact ensembles (SISA, RecEraser, UltraRE) are judged against their own algorithm
+        # learned on the retained data; everything else against the plain retrains
+        kind = default_reference_kind(method.card)
+        mrefs = (refs if kind == "retrain" else
+                 method_references(method, fs.retain, fs.valid, mctx, seeds=(0, 1)))
+        res = evaluate_cell(fs, state.model, out.model, mrefs, ctx, config=cfg,
                             learn_timing=state.timing, unlearn_timing=out.timing,
-                            retrain_timing=t_ret, cache=cache,
+                            retrain_timing=t_ret, cache=cache, attack_template=refs[0],
                             shard_of_user=getattr(out.model, "user_shard", None))
         records.append({"split_id": fs.split_id, "method": name, **res.metrics,
-                        "info": res.info})
+                        "info": {**res.info, "reference_kind": kind}})
         log.info("%s / %s done", strategy, name)
     return records
 

@@ -84,8 +84,18 @@ def aspect_of(key: str) -> str:
     return key.split(".", 1)[0]
 
 
+OWN_REFERENCE_MARK = "*"
+OWN_REFERENCE_NOTE = ("* completeness (ratios, attacks' retrain values) judged against the "
+                      "method's own algorithm learned on the retained data with other seeds "
+                      "(exact ensembles); unmarked rows against the plain retrained model.")
+
+
 def _view(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: rec[k] for k in READ_FIELDS}
+    view = {k: rec[k] for k in READ_FIELDS}
+    kind = (rec.get("info") or {}).get("reference_kind")
+    if kind is not None:  # what completeness was judged against (records since schema 1)
+        view["reference_kind"] = kind
+    return view
 
 
 def fingerprint(records: Iterable[dict[str, Any]]) -> str:
@@ -151,6 +161,8 @@ def _build_section(key: str, title: str, recs: list[dict[str, Any]]) -> Section:
         role = "method" if r["kind"] == "method" else "reference"
         model = _label(r["cell"]["model"], varying.get(r["cell"]["model"]["name"], set()))
         method = _label(r["cell"]["method"], varying.get(r["cell"]["method"]["name"], set()))
+        if _view(r).get("reference_kind") == "method":
+            method += OWN_REFERENCE_MARK
         groups[(model, role, method)].append(r)
     metrics = tuple(sorted({k for r in recs for k in r["metrics"]}, key=_metric_order))
     rows = []

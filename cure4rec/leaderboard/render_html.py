@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import html
 
-from cure4rec.leaderboard.build import Leaderboard, Section, aspect_of, best_rows, format_stat
+from cure4rec.leaderboard.build import (
+    OWN_REFERENCE_NOTE,
+    Leaderboard,
+    Section,
+    aspect_of,
+    best_rows,
+    format_stat,
+)
 from cure4rec.leaderboard.headline import headline_metrics
 from cure4rec.leaderboard.plots import radar_png, tradeoff_png
-from cure4rec.leaderboard.render_md import ARROWS, aspect_legend, header_lines
+from cure4rec.leaderboard.render_md import ARROWS, aspect_legend, header_lines, uses_own_reference
 
 STYLE = """body{font-family:sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
@@ -84,6 +91,8 @@ def render_html(lb: Leaderboard) -> str:
             "closest to the retrain reference is best (ratios: 1, gaps: 0); bold = best method; "
             "empty = not measured on every seed. Click a column header to sort; open a "
             "<em>details</em> block for every metric of an aspect.</p>"]
+    if uses_own_reference(lb):
+        out.append(f"<p>{e(OWN_REFERENCE_NOTE)}</p>")
     for s in lb.sections:
         out += _section(s)
     out += [f"<script>{SORTER}</script>", "</body></html>"]

@@ -6,7 +6,15 @@ readable; every metric is in the CSV and in the HTML page's detail tables.
 
 from __future__ import annotations
 
-from cure4rec.leaderboard.build import Leaderboard, Section, aspect_of, best_rows, format_stat
+from cure4rec.leaderboard.build import (
+    OWN_REFERENCE_MARK,
+    OWN_REFERENCE_NOTE,
+    Leaderboard,
+    Section,
+    aspect_of,
+    best_rows,
+    format_stat,
+)
 from cure4rec.leaderboard.headline import headline_metrics
 
 ARROWS = {"higher": "↑", "lower": "↓", "target": "◎", "none": ""}
@@ -46,6 +54,11 @@ def _table(section: Section, metrics: list[str]) -> list[str]:
     return lines + [""]
 
 
+def uses_own_reference(lb: Leaderboard) -> bool:
+    """Whether any row was judged against its method's own algorithm (marked rows)."""
+    return any(r.method.endswith(OWN_REFERENCE_MARK) for s in lb.sections for r in s.rows)
+
+
 def render_markdown(lb: Leaderboard) -> str:
     """The leaderboard as Markdown headline tables (deterministic: no dates, sorted input)."""
     out = ["# cure4rec leaderboard", ""]
@@ -55,6 +68,8 @@ def render_markdown(lb: Leaderboard) -> str:
             "(n = seeds present / seeds in the section). ↑ higher is better, ↓ lower is "
             "better, ◎ closest to the retrain reference is best (ratios: 1, gaps: 0); bold = "
             "best method. Empty cell: not measured on every seed.", ""]
+    if uses_own_reference(lb):
+        out += [OWN_REFERENCE_NOTE, ""]
     for s in lb.sections:
         out += [f"### {s.title}", "", f"seeds: {', '.join(map(str, s.seeds))}", ""]
         metrics = headline_metrics(s)

@@ -96,6 +96,24 @@ def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Inter
     return out
 
 
+def method_references(method: UnlearningMethod, retain: Interactions,
+                      valid: Interactions | None, ctx: RunContext,
+                      seeds: Sequence[int] = (0, 1)) -> list[Recommender]:
+    """`method`'s own algorithm learned on `retain`, one per seed offset: A(D − D_f).
+
+    The right yardstick for an exact method whose served model is not a single retrained
+    model (SISA, RecEraser, UltraRE ensembles). Own context path ("method-reference"), so no
+    reference shares a seed stream with the evaluated run.
+    """
+    return [method.learn(retain, ctx.with_seed(ctx.seed + int(s)).child("method-reference"),
+                         valid=valid).model for s in seeds]
+
+
+def default_reference_kind(card: MethodCard) -> str:
+    """`method` for exact methods other than plain retraining, else `retrain`."""
+    return "method" if card.exact and card.name != "retrain" else "retrain"
+
+
 @METHODS.register("retrain")
 class Retrain(SingleModelMethod):
     """Train a fresh model on train minus forget, from the same seed path as at learn time."""

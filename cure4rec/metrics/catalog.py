@@ -37,14 +37,15 @@ CATALOG: tuple[MetricInfo, ...] = (
     MetricInfo("utility.*", "utility", "higher",
                "ranking metric (NDCG/Recall/HR/Precision/MRR@k) on retained users' test rows"),
     MetricInfo("completeness.*_ratio.*", "completeness", "target",
-               f"d(unlearned, retrain r0) / d(retrain r1, r0) on {_G} (.qN: difficulty "
-               "quartile N of the forgotten users); 1 = at seed noise"),
+               f"mean_j d(unlearned, reference r_j) / mean_(a<b) d(r_a, r_b) on {_G} (.qN: "
+               "difficulty quartile N of the forgotten users); 1 = at seed noise"),
     MetricInfo("completeness.forgotten_rank_ratio", "completeness", "target",
-               "mean |Δ percentile| of forgotten pairs vs r0, over the r1-vs-r0 value; 1 = ideal"),
+               "W1 of forgotten pairs' percentiles vs each reference, over the mean W1 between "
+               "reference pairs; 1 = ideal"),
     MetricInfo("completeness.forgotten_rank*", "completeness", "none",
                "mean percentile of the forgotten (u, i) pairs among all items (1 = top)"),
     MetricInfo("completeness.*.seed.*", "completeness", "none",
-               "the same statistic between two retrain seeds (seed-noise level)"),
+               "the same statistic between reference seeds, mean over pairs (seed-noise level)"),
     MetricInfo("completeness.topk_overlap.*", "completeness", "higher",
                f"top-k overlap |A∩B|/k of unlearned and retrain rankings on {_G}"),
     MetricInfo("completeness.rbo.*", "completeness", "higher",

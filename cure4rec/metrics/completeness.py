@@ -1,8 +1,12 @@
 """Retrain-referenced completeness: how far the unlearned model's outputs are from retraining.
 
-Every distance d(unlearned, r0) is divided by the same distance between two retrain seeds,
-d(r1, r0): a ratio of 1.0 means "indistinguishable from retraining at seed-noise level",
-> 1 means further from retraining than seed noise. Similarities (top-k overlap, RBO) are
+With references r_0..r_{n-1} (n ≥ 2 retrain seeds), every distance is the mean over the
+references, d̄(unlearned) = mean_j d(unlearned, r_j), divided by the seed noise, the mean
+over all reference pairs d̄(seed) = mean_{a<b} d(r_a, r_b): a ratio of 1.0 means
+"indistinguishable from retraining at seed-noise level", > 1 means further from retraining
+than seed noise. Both sides are means of the same number of seed draws per term, so an
+exact retrain with a fresh seed scores ≈ 1 in expectation; more references give a less
+noisy denominator (n = 2 leaves a single pair). Similarities (top-k overlap, RBO) are
 turned into distances 1 − sim first. Rankings exclude each user's `history` (the retained
 train set). Definitions (also in docs/metrics.md):
 
@@ -129,18 +133,20 @@ def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512)
 
 @dataclass
 class GroupDistances:
-    """Per-user distances of one user group: unlearned vs r0 and r1 vs r0."""
+    """Per-user distances of one user group: unlearned vs references and reference pairs.
+
+    `unlearned[name]` is mean_j d(unlearned, r_j); `seed[name]` is mean_{a<b} d(r_a, r_b).
+    """
 
     users: np.ndarray
     unlearned: dict[str, np.ndarray]
     seed: dict[str, np.ndarray]
 
     def ratio(self, name: str) -> float:
-        """mean d(unlearned, r0) / mean d(r1, r0) (NaN without users; inf if seeds agree)."""
+        """mean d̄(unlearned) / mean d̄(seed) (NaN without users; inf if only seeds agree)."""
         if len(self.users) == 0:
             return float("nan")
-        num, den = float(self.unlearned[name].mean()), float(self.seed[name].mean())
-        return num / den if den > EPS else (1.0 if num <= EPS else float("inf"))
+        return _ratio(float(self.unlearned[name].mean()), float(self.seed[name].mean()))
 
 
 def _distances(m: object, r0: object, users: np.ndarray, hist: sp.csr_matrix | None,
@@ -151,34 +157,55 @@ def _distances(m: object, r0: object, users: np.ndarray, hist: sp.csr_matrix | N
     return {"topk_overlap": 1 - ov, "rbo": 1 - rbo, "js": js_divergence(sm, s0, tau)}
 
 
+def _pairs(n: int) -> list[tuple[int, int]]:
+    return [(a, b) for a in range(n) for b in range(a + 1, n)]
+
+
 def group_distances(unlearned: object, references: Sequence[object], users: np.ndarray,
                     history: Interactions | None, k: int = 20, p: float = 0.9,
                     tau: float = 1.0, batch_users: int = 512) -> GroupDistances:
-    """Distances (1−overlap, 1−RBO, JS) of `users`, batched over users."""
+    """Distances (1−overlap, 1−RBO, JS) of `users`: mean over references and over pairs."""
     if len(references) < 2:
         raise ConfigError("completeness needs ≥2 retrained reference models (two seeds)")
-    r0, r1 = references[0], references[1]
     hist = history.csr() if history is not None else None
+    names = ("topk_overlap", "rbo", "js")
     parts: dict[str, list[dict[str, np.ndarray]]] = {"u": [], "s": []}
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
-        parts["u"].append(_distances(unlearned, r0, b, hist, k, p, tau))
-        parts["s"].append(_distances(r1, r0, b, hist, k, p, tau))
+        dus = [_distances(unlearned, r, b, hist, k, p, tau) for r in references]
+        dss = [_distances(references[x], references[y], b, hist, k, p, tau)
+               for x, y in _pairs(len(references))]
+        parts["u"].append({n: np.mean([d[n] for d in dus], axis=0) for n in names})
+        parts["s"].append({n: np.mean([d[n] for d in dss], axis=0) for n in names})
     cat = (lambda ds: {n: np.concatenate([d[n] for d in ds]) if ds else np.zeros(0)
-                       for n in ("topk_overlap", "rbo", "js")})
+                       for n in names})
     return GroupDistances(np.asarray(users), cat(parts["u"]), cat(parts["s"]))
 
 
 def forgotten_rank(unlearned: object, references: Sequence[object], forget: Interactions,
                    original: object | None = None) -> dict[str, float]:
-    """Mean percentile of the forgotten pairs per model and the retrain-normalised distance."""
-    pu, p0, p1 = (pair_percentiles(m, forget) for m in (unlearned, references[0], references[1]))
-    num, den = wasserstein_distance(pu, p0), wasserstein_distance(p1, p0)
-    out = {"forgotten_rank": float(pu.mean()), "forgotten_rank.retrain": float(p0.mean()),
-           "forgotten_rank_ratio": num / den if den > EPS else float("inf")}
+    """Mean percentile of the forgotten pairs per model and the retrain-normalised distance.
+
+    Ratio = mean_j W1(unlearned, r_j) / mean_{a<b} W1(r_a, r_b) over the distributions of
+    the forgotten pairs' percentiles; `forgotten_rank.retrain` is the references' mean.
+    """
+    pu = pair_percentiles(unlearned, forget)
+    pr = [pair_percentiles(m, forget) for m in references]
+    num = float(np.mean([wasserstein_distance(pu, q) for q in pr]))
+    den = float(np.mean([wasserstein_distance(pr[a], pr[b]) for a, b in _pairs(len(pr))]))
+    out = {"forgotten_rank": float(pu.mean()),
+           "forgotten_rank.retrain": float(np.mean([q.mean() for q in pr])),
+           "forgotten_rank_ratio": _ratio(num, den)}
     if original is not None:
         out["forgotten_rank.original"] = float(pair_percentiles(original, forget).mean())
     return out
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den; 1.0 when both vanish (e.g. identical constant rows), inf when only den does."""
+    if den > EPS:
+        return num / den
+    return 1.0 if num <= EPS else float("inf")
 
 
 def _raw(d: np.ndarray, dist: str) -> float:

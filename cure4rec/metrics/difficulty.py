@@ -98,6 +98,6 @@ def by_quantile(values: np.ndarray, diff: np.ndarray, n_bins: int = 4) -> list[f
 
 def ratio_by_quantile(unlearned_dist: np.ndarray, seed_dist: np.ndarray, diff: np.ndarray,
                       n_bins: int = 4) -> list[float]:
-    """Per-quantile mean d(unlearned, r0) over the same quantile's mean d(r1, r0)."""
+    """Per-quantile mean d̄(unlearned) over the same quantile's mean seed-noise d̄(seed)."""
     num, den = by_quantile(unlearned_dist, diff, n_bins), by_quantile(seed_dist, diff, n_bins)
     return [n / d if d > 1e-12 else float("nan") for n, d in zip(num, den)]

@@ -140,12 +140,16 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                   retrain_timing: Timing | None = None,
                   stream_timings: Sequence[Timing] | None = None,
                   shard_of_user: np.ndarray | None = None,
-                  cache: dict[Any, Any] | None = None) -> CellResult:
+                  cache: dict[Any, Any] | None = None,
+                  attack_template: object | None = None) -> CellResult:
     """All four aspects of one (method, split, model, seed) cell.
 
-    `cache` (any dict, reused across the methods of one split) keeps the fitted attack
-    shadows, which depend on the split, the references and the context only: the metrics are
-    identical with and without it.
+    `references` (≥ 2 seeds, trained on `fs.retain`) are what completeness is judged
+    against: plain retrains, or for an exact method its own algorithm rerun on the retained
+    data. `attack_template` (default `references[0]`) is the model whose architecture the
+    attack shadows clone. `cache` (any dict, reused across the methods of one split) keeps
+    the fitted attack shadows, which depend on the split, the template and the context
+    only: the metrics are identical with and without it.
     """
     cfg = config or EvaluatorConfig()
     if (cfg.completeness or cfg.mia) and len(references) < 2:
@@ -174,7 +178,8 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
             info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
                                          ctx, cfg.difficulty)
     if cfg.mia and len(forget):
-        metrics.update(_attacks(fs, original, unlearned, references, ctx, cfg,
+        template = references[0] if attack_template is None else attack_template
+        metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
                                 {} if cache is None else cache))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
     return CellResult(metrics, info)
@@ -209,13 +214,13 @@ def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,
     return score
 
 
-def _shadows(fs: Any, references: Sequence[object], ctx: RunContext, cfg: EvaluatorConfig,
+def _shadows(fs: Any, template: object, ctx: RunContext, cfg: EvaluatorConfig,
              cache: dict[Any, Any]) -> tuple[Any, Any]:
     """The fitted user-level and unlearning attacks of this split (from `cache` if there)."""
     key = ("attacks", getattr(fs, "sha256", id(fs)), ctx.seed, ctx.path, cfg.mia_topk,
-           cfg.svd_dim, cfg.shadow_epochs, cfg.unlearning_mia, id(references[0]))
+           cfg.svd_dim, cfg.shadow_epochs, cfg.unlearning_mia, id(template))
     if key not in cache:
-        user = train_user_attack(references[0], fs.retain, fs.train, ctx, cfg.mia_topk,
+        user = train_user_attack(template, fs.retain, fs.train, ctx, cfg.mia_topk,
                                  cfg.svd_dim, cfg.shadow_epochs, fs.valid)
         unl = None
         if cfg.unlearning_mia:  # shadow users' test rows: never trained, not used to stop
@@ -227,11 +232,12 @@ def _shadows(fs: Any, references: Sequence[object], ctx: RunContext, cfg: Evalua
 
 
 def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[object],
-             ctx: RunContext, cfg: EvaluatorConfig, cache: dict[Any, Any]) -> dict[str, float]:
+             template: object, ctx: RunContext, cfg: EvaluatorConfig,
+             cache: dict[Any, Any]) -> dict[str, float]:
     forget = fs.request.forget
     holdout = fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid) else fs.holdout_test
     mctx = ctx.child("mia")
-    user, unl = (_shadows(fs, references, mctx, cfg, cache) if cfg.mia_user_level
+    user, unl = (_shadows(fs, template, mctx, cfg, cache) if cfg.mia_user_level
                  or cfg.unlearning_mia else (None, None))
     raw = run_mia(original, unlearned, references, fs.train, fs.retain, forget, holdout,
                   mctx, cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs, cfg.mia_user_level,

@@ -11,6 +11,10 @@ Recovery = (exposure_orig − exposure_unlearned) / (exposure_orig − exposure_
 exposure by fewer than MIN_LIFT_USERS users (a ratio of noise — on ML-100K/BPR with 50
 fakes no target reaches real users' top-20 lists). `recovery_rank` is the same ratio on the
 targets' mean percentile rank over real users (continuous, so it moves without top-k hits).
+Stronger attacks were measured on ML-100K/BPR and did not help (10% fake users, 3 targets,
+50 fillers ≈ the median profile, targets up to the 90th degree percentile: top-20 exposure
+≤ 0.002 in the original; docs/metrics.md), so the defaults stay and `recovery_rank` is the
+figure to read there (retrain 0.89–0.97, a no-op exactly 0).
 """
 
 from __future__ import annotations

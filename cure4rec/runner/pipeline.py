@@ -173,6 +173,7 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     method = make_method(spec.method["name"], mspec, spec.method["config"],
                          regularizers=regularizers_of(spec))
+    ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
     state = method.learn(fs.train, ctx, valid=fs.valid)
     stream_timings = None
     n_req = int((spec.stream or {}).get("n_requests", 1))
@@ -188,14 +189,38 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     # Sharded methods serve a ShardedRecommender whose `user_shard` (after unlearning: the
     # partition of the retained data) gives shardGF; other models have no shards.
     shard = model.user_shard if isinstance(model, ShardedRecommender) else None
-    cell = evaluate_cell(fs, original, model, refs, ctx.child("eval"), config=cfg,
+    cell = evaluate_cell(fs, original, model, refs_used, ctx.child("eval"), config=cfg,
                          learn_timing=state.timing, unlearn_timing=unlearn_t,
                          retrain_timing=retrain_t, stream_timings=stream_timings,
-                         shard_of_user=shard, cache=attack_cache)
+                         shard_of_user=shard, cache=attack_cache, attack_template=refs[0])
     # Opt-in (evaluator.recovery): the functional shilling test, learned and unlearned anew.
     metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
-    return metrics, dict(cell.info), timings, method.describe()
+    info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used)}
+    return metrics, info, timings, method.describe()
+
+
+def reference_kind(references: dict[str, Any], card: Any) -> str:
+    """`retrain` or `method`: the recipe's `references.kind`, `auto` resolved by the card."""
+    from cure4rec.methods.retrain import default_reference_kind
+
+    kind = str(references.get("kind", "auto"))
+    return default_reference_kind(card) if kind == "auto" else kind
+
+
+def _references_for(spec: CellSpec, method: Any, fs: Any, ctx: RunContext,
+                    retrains: list[Recommender]) -> tuple[str, list[Recommender]]:
+    """(kind, reference models) of a method cell; method references are learned here."""
+    from cure4rec.methods.retrain import method_references
+
+    kind = reference_kind(spec.references, method.card)
+    if kind == "retrain":
+        return kind, retrains
+    n = int(spec.references.get("method_seeds") or spec.references.get("retrain_seeds", 2))
+    refs = method_references(method, fs.retain, fs.valid, ctx, range(max(n, 2)))
+    log.info("%s: %d method references learned on the retained data", method.card.name,
+             len(refs))
+    return kind, refs
 
 
 def _dataset_ref(fs: Any) -> dict[str, Any]:

@@ -59,15 +59,35 @@ class Component:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+REFERENCE_KINDS = ("auto", "retrain", "method")
+
+
 @dataclass(frozen=True)
 class ReferencesSection:
-    """How many retrain-from-scratch references (seeds) each cell is scored against."""
+    """What each cell's completeness is judged against, and with how many seeds.
+
+    `kind`: `retrain` = the plain model retrained from scratch on the retained data;
+    `method` = the cell's own method learned on the retained data (A(D − D_f)) with other
+    seeds; `auto` = `method` for exact methods other than plain retraining (SISA, RecEraser,
+    UltraRE: their served model is an ensemble, so a single retrained model is the wrong
+    yardstick), `retrain` otherwise. `method_seeds` (default: `retrain_seeds`) sets how
+    many method references are learned; the plain retrains are always trained (they are
+    the `retrain` rows, the efficiency baseline and the attack shadows' template).
+    """
 
     retrain_seeds: int = 2
+    kind: str = "auto"
+    method_seeds: int | None = None
 
     def __post_init__(self) -> None:
         if self.retrain_seeds < 1:
             raise ValueError(f"retrain_seeds must be >= 1, got {self.retrain_seeds}")
+        if self.kind not in REFERENCE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(REFERENCE_KINDS)}, "
+                             f"got {self.kind!r}")
+        if self.method_seeds is not None and self.method_seeds < 2:
+            raise ValueError(f"method_seeds must be >= 2 (seed noise needs a pair), "
+                             f"got {self.method_seeds}")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,21 @@ def test_no_timestamps_read() -> None:
     assert render_all(changed) == render_all(recs)
 
 
+def test_own_reference_rows_are_marked_and_fingerprinted() -> None:
+    recs = _records()
+    marked = [dict(r, info={**r.get("info", {}), "reference_kind": "method"})
+              if r["kind"] == "method" and r["cell"]["method"]["name"].startswith("sisa")
+              else r for r in recs]
+    lb = build_leaderboard(marked)
+    labels = {r.method for s in lb.sections for r in s.rows}
+    assert any(lbl.startswith("sisa") and lbl.endswith("*") for lbl in labels)
+    assert not any(lbl.startswith("retrain") and lbl.endswith("*") for lbl in labels)
+    assert fingerprint(marked) != fingerprint(recs)
+    out = render_all(marked)
+    assert "* completeness" in out["leaderboard.md"]
+    assert "* completeness" not in render_all(recs)["leaderboard.md"]
+
+
 def test_markdown_shows_headline_only_csv_keeps_all() -> None:
     recs = _records()
     lb, out = build_leaderboard(recs), render_all(recs)

@@ -61,3 +61,52 @@ def test_retrain_vs_retrain_is_seed_noise_and_original_is_not() -> None:
     assert exact["forgotten_rank_ratio"] < 3.0
     assert orig["forgotten_rank_ratio"] > 3 * max(exact["forgotten_rank_ratio"], 1.0)
     assert orig["forgotten_rank"] > exact["forgotten_rank"] + 0.15
+
+
+class _Fixed:
+    """A 'model' serving a fixed score matrix."""
+
+    def __init__(self, s: np.ndarray) -> None:
+        self.s = torch.as_tensor(s, dtype=torch.float32)
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        return self.s[torch.as_tensor(np.asarray(users), dtype=torch.long)]
+
+
+def test_ratios_average_over_references_and_over_pairs() -> None:
+    from cure4rec.metrics.completeness import group_distances
+
+    rng = np.random.default_rng(3)
+    mats = [rng.normal(size=(6, 30)) for _ in range(4)]
+    unl, refs = _Fixed(mats[0]), [_Fixed(m) for m in mats[1:]]
+    users = np.arange(6)
+    gd = group_distances(unl, refs, users, None, k=5)
+    pair = (lambda a, b: group_distances(a, [b, b], users, None, k=5).unlearned["js"])
+    want_u = np.mean([pair(unl, r) for r in refs], axis=0)
+    want_s = np.mean([pair(refs[0], refs[1]), pair(refs[0], refs[2]), pair(refs[1], refs[2])],
+                     axis=0)
+    assert np.allclose(gd.unlearned["js"], want_u) and np.allclose(gd.seed["js"], want_s)
+    assert gd.ratio("js") == pytest.approx(want_u.mean() / want_s.mean())
+    # the unlearned model equal to one reference is not "better than seed noise" for free:
+    # its distance to the other references still counts
+    same = group_distances(refs[0], refs, users, None, k=5)
+    assert 0.4 < same.ratio("js") < 1.0
+
+
+def test_forgotten_rank_ratio_uses_every_reference_pair() -> None:
+    from scipy.stats import wasserstein_distance
+
+    from cure4rec.metrics.completeness import forgotten_rank, pair_percentiles
+
+    data = toy_interactions(n_users=8, n_items=30)
+    rng = np.random.default_rng(4)
+    models = [_Fixed(rng.normal(size=(8, 30))) for _ in range(4)]
+    out = forgotten_rank(models[0], models[1:], data)
+    p = [pair_percentiles(m, data) for m in models]
+    num = np.mean([wasserstein_distance(p[0], q) for q in p[1:]])
+    den = np.mean([wasserstein_distance(p[a], p[b]) for a, b in ((1, 2), (1, 3), (2, 3))])
+    assert out["forgotten_rank_ratio"] == pytest.approx(num / den)
+    assert out["forgotten_rank.retrain"] == pytest.approx(np.mean([q.mean() for q in p[1:]]))
+    # constant rows in every model (e.g. ALS gives deleted users zero factors): 0/0 reads 1
+    zero = [_Fixed(np.zeros((8, 30))) for _ in range(3)]
+    assert forgotten_rank(zero[0], zero[1:], data)["forgotten_rank_ratio"] == 1.0

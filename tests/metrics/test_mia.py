@@ -14,7 +14,11 @@ from cure4rec.metrics.mia import (
     run_mia,
     train_user_attack,
 )
-from cure4rec.metrics.unlearning_mia import train_unlearning_attack, unlearning_mia
+from cure4rec.metrics.unlearning_mia import (
+    pair_features,
+    train_unlearning_attack,
+    unlearning_mia,
+)
 from tests.metrics._cells import cell
 
 
@@ -63,9 +67,17 @@ def test_unlearning_mia_matches_retrain_for_exact_and_flags_no_unlearning() -> N
     hold = fs.holdout_test.concat(fs.holdout_valid)
     afters = {"unlearned": r[2], "retrain": r[0], "none": c.original}
     out = unlearning_mia(attack, c.original, afters, fs.forget, hold)
-    assert out["umia_auc.retrain"] > 0.7, out  # exact retraining still leaks via the difference
+    assert out["umia_auc.retrain"] > 0.7, out  # exact retraining still leaks via the change
     assert abs(out["umia_auc_gap"]) < 0.1, out  # another retrain seed: at the retrain value
-    assert out["umia_auc.retrain"] - out["umia_auc.none"] > 0.1, out  # no unlearning: off target
+    assert out["umia_auc.none"] == 0.5, out  # no-op: nothing changed, the attack is at chance
+
+
+def test_unlearning_mia_features_are_changes_only() -> None:
+    c = cell()
+    fs, users = c.fs, np.unique(c.fs.forget.user)
+    assert not pair_features(c.original, c.original, fs.forget, users).any()
+    x = pair_features(c.original, c.retrains[0], fs.forget, users)
+    assert x.shape == (len(users), 2) and (x[:, 0] > 0).mean() > 0.8  # deleted items drop
 
 
 @pytest.mark.slow

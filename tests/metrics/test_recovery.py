@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,24 @@ def test_recovery_reaches_records_only_when_enabled() -> None:
     assert (m["completeness.recovery_target_rank.original"]
             > m["completeness.recovery_target_rank.retrain"])
     assert m["completeness.recovery_exposure.original"] > m["completeness.recovery_exposure.retrain"]
+
+
+class _NoOp:
+    """Learns like retrain, "unlearns" by returning the original model unchanged."""
+
+    def __init__(self) -> None:
+        self.inner = make_method("retrain", SPEC)
+
+    def learn(self, *args):  # type: ignore[no-untyped-def]
+        return self.inner.learn(*args)
+
+    def unlearn(self, state, request, ctx):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(model=state.model)
+
+
+@pytest.mark.slow
+def test_no_op_does_not_recover() -> None:
+    split, ctx = _split(), RunContext(seed=0)
+    out = functional_recovery(_NoOp(), SPEC, split, ctx, n_fake=40, n_targets=3, n_filler=10)
+    assert out["exposure.original"] > out["exposure.retrain"] + 0.1, out
+    assert out["recovery"] == 0.0 and out["recovery_rank"] == 0.0, out

@@ -87,3 +87,26 @@ def test_recovery_reaches_records_only_when_enabled(recipe_dir: Path) -> None:
         has = any(k.startswith("completeness.recovery") for k in metrics)
         assert has == (flag == "true")
     assert 0.0 <= metrics["completeness.recovery_rank"] <= 2.0
+
+
+def test_exact_sharded_methods_are_judged_against_their_own_algorithm(recipe_dir: Path) -> None:
+    """`references.kind: auto`: SISA against SISA learned on the retained data, retrain
+    against plain retrains; the resolved kind is in the record."""
+    from cure4rec.runner.pipeline import run_cell
+
+    text = REAL.replace("completeness: false", "completeness: true") + \
+        "references: {retrain_seeds: 2, method_seeds: 2}\n"
+    (recipe_dir / "refs.yaml").write_text(text)
+    cells = {c.method["name"]: c for c in expand_cells(load_recipe(recipe_dir / "refs.yaml"))}
+    sisa, retrain = run_cell(cells["sisa"]), run_cell(cells["retrain"])
+    assert sisa["info"]["reference_kind"] == "method"
+    assert retrain["info"]["reference_kind"] == "retrain"
+    assert sisa["info"]["n_references"] == retrain["info"]["n_references"] == 2
+    # SISA is exact: against its own algorithm its neighbours' rankings sit at seed noise
+    assert 0.5 < sisa["metrics"]["completeness.topk_overlap_ratio.neighbours"] < 1.6
+    forced = {**cells["sisa"].references, "kind": "retrain"}
+    from dataclasses import replace
+
+    plain = run_cell(replace(cells["sisa"], references=forced))
+    assert plain["info"]["reference_kind"] == "retrain"
+    assert plain["config_hash"] != sisa["config_hash"]
