@@ -14,12 +14,13 @@ from torch import nn
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.models.base import MODELS
-from cure4rec.models.bpr import BPRRowsLoss, pairwise_bpr
+from cure4rec.models.bpr import BPRRowsLoss, bpr_row_grads, pairwise_bpr
 from cure4rec.models.torch_base import (
     Batch,
     EmbeddingPair,
     TorchConfig,
     TorchRecommender,
+    grad_buffer,
     l2,
     pos_neg_scores,
     rows,
@@ -81,6 +82,19 @@ class SymSpMM(torch.autograd.Function):
         return None, ctx.adj @ grad
 
 
+def layer_mean(adj: torch.Tensor, e: torch.Tensor, layers: int) -> torch.Tensor:
+    """(E + A E + ... + A^L E) / (L + 1): LightGCN's propagation, differentiable in `e`.
+
+    It is linear and `A` symmetric, so the same call maps a gradient w.r.t. the output to
+    the gradient w.r.t. `e` (used by the hand-written training step).
+    """
+    acc = e.clone()
+    for _ in range(layers):
+        e = SymSpMM.apply(adj, e)
+        acc.add_(e)  # in place: one table fewer per layer
+    return acc.div_(layers + 1)
+
+
 @MODELS.register("lightgcn")
 class LightGCN(TorchRecommender):
     """LightGCN over the train graph; scores with the mean of layers 0..L."""
@@ -105,12 +119,8 @@ class LightGCN(TorchRecommender):
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer-mean user and item representations (differentiable)."""
-        e = torch.cat([self.user_table(), self.item_table()])
-        acc, adj = e, self.graph()
-        for _ in range(self.config.layers):
-            e = SymSpMM.apply(adj, e)
-            acc = acc + e
-        acc = acc / (self.config.layers + 1)
+        acc = layer_mean(self.graph(), torch.cat([self.user_table(), self.item_table()]),
+                         self.config.layers)
         return acc[: self.n_users], acc[self.n_users:]
 
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,9 +141,39 @@ class LightGCN(TorchRecommender):
             return BPRRowsLoss.apply(u, i, j, 0.0) + self.config.reg * l2(*ego)
         return pairwise_bpr(*pos_neg_scores(u, i, j)) + self.config.reg * l2(*ego)
 
+    def manual_step_grads(self, batch: Batch) -> torch.Tensor | None:
+        """`batch_loss`'s exact gradient by hand (one negative per row; else None = autograd):
+        BPR row gradients on the propagated rows, scattered and mapped back through the
+        (linear, symmetric) propagation, plus the L2 gradient on the ego rows."""
+        if batch.neg_items.dim() != 1:
+            return None
+        user, item, ws, nu = self.user_table(), self.item_table(), self.workspace, self.n_users
+        b, layers, adj = len(batch.users), self.config.layers, self.graph()
+        items = torch.cat([batch.pos_items, batch.neg_items])  # one gather, one scatter
+        with torch.no_grad():
+            ego = torch.cat([user, item], out=ws.get("ego", nu + self.n_items, user))
+            acc = layer_mean(adj, ego, layers)
+            u = torch.index_select(acc[:nu], 0, batch.users, out=ws.get("u", b, user))
+            ij = torch.index_select(acc[nu:], 0, items, out=ws.get("ij", 2 * b, item))
+            gu, gij = ws.get("gu", b, user), ws.get("gij", 2 * b, item)
+            loss = bpr_row_grads(u, ij, 0.0, gu, gij, ws.get("tmp", b, user))
+            g = ws.get("g", len(ego), user).zero_()
+            g[:nu].index_add_(0, batch.users, gu)
+            g[nu:].index_add_(0, items, gij)
+            g_ego = layer_mean(adj, g, layers)  # gradient w.r.t. the ego tables
+            # L2 on the ego rows: reg·½(‖u‖²+‖i‖²+‖j‖²)/B, gradient reg/B per gathered row
+            ue = torch.index_select(user, 0, batch.users, out=u)
+            ije = torch.index_select(item, 0, items, out=ij)
+            reg = self.config.reg
+            loss = loss + reg * (torch.dot(ue.reshape(-1), ue.reshape(-1))
+                                 + torch.dot(ije.reshape(-1), ije.reshape(-1))) / (2 * b)
+            grad_buffer(user).copy_(g_ego[:nu]).index_add_(0, batch.users, ue, alpha=reg / b)
+            grad_buffer(item).copy_(g_ego[nu:]).index_add_(0, items, ije, alpha=reg / b)
+        return loss
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickle / deepcopy without the torch CSR graph (no storage to copy; rebuilt lazily)."""
-        return {**self.__dict__, "_adj_t": None}
+        return {**super().__getstate__(), "_adj_t": None}
 
     def _copy_extra(self, other: TorchRecommender) -> None:
         self.adj = other.adj.copy()  # type: ignore[attr-defined]

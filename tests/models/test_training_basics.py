@@ -125,3 +125,30 @@ def test_lightgcn_deepcopies_and_pickles() -> None:
     s = model.score(users)  # builds the torch CSR graph
     for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         assert torch.equal(twin.score(users), s)
+
+
+def test_hand_written_steps_match_autograd() -> None:
+    # the trainer's fast path (no autograd graph) must give batch_loss's value and gradient,
+    # also for a smaller batch after a larger one (reused scratch buffers are sliced)
+    from cure4rec.models.lightgcn import LightGCN
+    from cure4rec.models.torch_base import Batch
+
+    train, _ = random_split()
+    g = torch.Generator().manual_seed(0)
+    for model in (BPR({"dim": 8, "reg": 0.05}), LightGCN({"dim": 8, "layers": 2, "reg": 0.05})):
+        model.setup(train, RunContext(seed=0))
+        for b in (64, 17):
+            batch = Batch(torch.randint(0, train.n_users, (b,), generator=g),
+                          torch.randint(0, train.n_items, (b,), generator=g),
+                          torch.randint(0, train.n_items, (b,), generator=g))
+            params = model.parameters()
+            want_loss = model.batch_loss(batch)
+            want = torch.autograd.grad(want_loss, params)
+            for p in params:  # stale gradients must be overwritten, not added to
+                p.grad = torch.full_like(p, 7.0)
+            loss = model.manual_step_grads(batch)
+            assert loss is not None and torch.allclose(loss, want_loss, rtol=1e-5)
+            for p, w in zip(params, want):
+                torch.testing.assert_close(p.grad, w, rtol=1e-4, atol=1e-7)
+        two_neg = Batch(batch.users, batch.pos_items, batch.neg_items[:, None].repeat(1, 2))
+        assert model.manual_step_grads(two_neg) is None  # several negatives: autograd path
