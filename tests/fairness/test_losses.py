@@ -1,5 +1,6 @@
 """Distinguishability losses: closed-form U2U, MMD² behaviour."""
 
+import pytest
 import torch
 
 from cure4rec.fairness.distinguish import d2d_loss, mmd2, u2u_loss, u2u_pair
@@ -68,3 +69,18 @@ def test_balanced_regulariser_shrinks_unequal_groups_alike() -> None:
     bal, raw = shrink(True), shrink(False)
     assert abs(bal[0] / bal[1] - 1) < 0.05
     assert raw[0] / raw[1] < 0.8
+
+
+def test_attribute_config_resolution_and_code_faithful() -> None:
+    from cure4rec.errors import ConfigError
+    from cure4rec.methods.attribute import AttributeConfig, preconditioner, user_weights
+
+    assert AttributeConfig().resolved("u2u") == ("precond-sgd", 1e-3)
+    assert AttributeConfig().resolved("d2d") == ("adam", 1e-3)
+    code = AttributeConfig.code_faithful()
+    assert code.resolved("u2u") == ("adam", 1e-3) and not code.normalize and not code.balance
+    labels = torch.tensor([0] * 15 + [1] * 45 + [-1] * 4)
+    p = preconditioner(labels, user_weights(labels, True))
+    assert torch.allclose(p[[0, 20, 63]], torch.tensor([15.0, 45.0, 30.0]))
+    with pytest.raises(ConfigError, match="normalize"):
+        AttributeConfig(optimizer="precond-sgd", normalize=False)

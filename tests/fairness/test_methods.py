@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+import torch
 
 from cure4rec.context import RunContext
 from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.fairness.embeddings import attribute_codes, user_representation
 from cure4rec.fairness.ucds import ucds_regularizer
 from cure4rec.forget.request import ForgetRequest
+from cure4rec.methods.attribute import AttributeConfig, unlearn_attribute
 from cure4rec.methods.base import make_method
 from cure4rec.metrics.attribute_attack import attribute_attack
 from cure4rec.models.base import ModelSpec
@@ -62,3 +64,46 @@ def test_adversarial_and_sisa_with_ucds_train(split) -> None:  # type: ignore[no
     assert "ucds" in sisa.describe()["regularizers"][0]
     sstate = sisa.learn(split.train, ctx, split.valid)
     assert sstate.model is not None
+
+
+class _Table:
+    """A bare user table standing in for a model (no items, no hinge)."""
+
+    def __init__(self, u: torch.Tensor) -> None:
+        self.u = torch.nn.Parameter(u.clone())
+
+    def user_table(self) -> torch.nn.Parameter:
+        return self.u
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return [self.u]
+
+    def invalidate(self) -> None:
+        pass
+
+
+def test_u2u_does_not_raise_attack_auc_on_planted_attribute() -> None:
+    """Round-2 defect: U2U under Adam made a planted attribute *more* inferable (sign-like
+    per-coordinate steps pile each group up at the other group's mean); the default
+    preconditioned SGD contracts both groups by the same affine map and lowers the AUC."""
+    u0 = torch.randn(300, 8, generator=torch.Generator().manual_seed(5))
+    u0[:100, :4] += 0.6
+    labels = torch.tensor([0] * 100 + [1] * 200)
+
+    def gb_auc(u: torch.Tensor) -> float:
+        return attribute_attack(u.numpy(), labels.numpy(), RunContext(seed=0), ("gb",),
+                                repeats=1)["gb"].auc
+
+    def run(**kw: object) -> torch.Tensor:
+        cfg = AttributeConfig(reg="none", **kw)  # type: ignore[arg-type]
+        return unlearn_attribute(_Table(u0), labels, None, cfg, "u2u").u.detach()
+
+    before = gb_auc(u0)
+    fixed, adam = run(), run(optimizer="adam")
+    assert before > 0.7
+    assert gb_auc(fixed) < before - 0.1
+    assert gb_auc(adam) > before  # the defect is reproduced by the old optimiser
+    # exact affine contraction: every group's deviations shrink by (1 - 2 lr)^steps
+    for g in (labels == 0, labels == 1):
+        ratio = (fixed[g] - fixed[g].mean(0)) / (u0[g] - u0[g].mean(0))
+        assert torch.allclose(ratio, torch.full_like(ratio, (1 - 2e-3) ** 500), rtol=1e-3)
