@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from cure4rec.fairness.distinguish import d2d_loss, mmd2, u2u_loss, u2u_pair
+from tests.fairness._table import BareTable
 
 
 def test_u2u_closed_form_equals_brute_force() -> None:
@@ -43,26 +44,13 @@ def test_balanced_regulariser_shrinks_unequal_groups_alike() -> None:
     """U2U pulls a user ∝ 1/|G|: unweighted, the small group shrinks more (a leak)."""
     from cure4rec.methods.attribute import AttributeConfig, unlearn_attribute, user_weights
 
-    class Table:
-        def __init__(self, u: torch.Tensor) -> None:
-            self.u = torch.nn.Parameter(u.clone())
-
-        def user_table(self) -> torch.nn.Parameter:
-            return self.u
-
-        def parameters(self) -> list[torch.nn.Parameter]:
-            return [self.u]
-
-        def invalidate(self) -> None:
-            pass
-
     u0 = torch.randn(60, 4, generator=torch.Generator().manual_seed(4))
     labels = torch.tensor([0] * 15 + [1] * 45)
     assert torch.allclose(user_weights(labels, True)[[0, 59]], torch.tensor([2.0, 2 / 3]))
 
     def shrink(balance: bool) -> list[float]:
         cfg = AttributeConfig(steps=400, lr=0.05, reg="param_l2", balance=balance)
-        u = unlearn_attribute(Table(u0), labels, None, cfg, "u2u").u.detach()
+        u = unlearn_attribute(BareTable(u0), labels, None, cfg, "u2u").u.detach()
         return [float((u[g] - u[g].mean(0)).norm() / (u0[g] - u0[g].mean(0)).norm())
                 for g in (labels == 0, labels == 1)]
 

@@ -13,6 +13,7 @@ from cure4rec.methods.attribute import AttributeConfig, unlearn_attribute
 from cure4rec.methods.base import make_method
 from cure4rec.metrics.attribute_attack import attribute_attack
 from cure4rec.models.base import ModelSpec
+from tests.fairness._table import BareTable
 
 MODEL = ModelSpec("bpr", {"dim": 16, "epochs": 15, "batch_size": 512, "lr": 0.01,
                           "patience": 100})
@@ -66,22 +67,6 @@ def test_adversarial_and_sisa_with_ucds_train(split) -> None:  # type: ignore[no
     assert sstate.model is not None
 
 
-class _Table:
-    """A bare user table standing in for a model (no items, no hinge)."""
-
-    def __init__(self, u: torch.Tensor) -> None:
-        self.u = torch.nn.Parameter(u.clone())
-
-    def user_table(self) -> torch.nn.Parameter:
-        return self.u
-
-    def parameters(self) -> list[torch.nn.Parameter]:
-        return [self.u]
-
-    def invalidate(self) -> None:
-        pass
-
-
 def test_u2u_does_not_raise_attack_auc_on_planted_attribute() -> None:
     """Round-2 defect: U2U under Adam made a planted attribute *more* inferable (sign-like
     per-coordinate steps pile each group up at the other group's mean); the default
@@ -96,7 +81,7 @@ def test_u2u_does_not_raise_attack_auc_on_planted_attribute() -> None:
 
     def run(**kw: object) -> torch.Tensor:
         cfg = AttributeConfig(reg="none", **kw)  # type: ignore[arg-type]
-        return unlearn_attribute(_Table(u0), labels, None, cfg, "u2u").u.detach()
+        return unlearn_attribute(BareTable(u0), labels, None, cfg, "u2u").u.detach()
 
     before = gb_auc(u0)
     fixed, adam = run(), run(optimizer="adam")
