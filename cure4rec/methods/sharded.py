@@ -192,6 +192,8 @@ class ShardedMethod(UnlearningMethod):
         if part.axis == "user" and valid is not None:
             valid = valid.subset(part.labels[valid.user] == j)
         sctx = ctx.child(f"shard{j}")
+        if len(data) == 0:  # e.g. every user of the shard deleted: A(∅) is the initialisation
+            return self._untrained(j, data, sctx), []
         if self.n_slices == 1:
             return fit_with(self.model_spec.build(), data, valid, sctx,
                             self.training_regularizers(data, sctx)), []
@@ -208,6 +210,20 @@ class ShardedMethod(UnlearningMethod):
             kept.append(model)
             prev = model
         return kept[-1], kept
+
+    def _untrained(self, j: int, data: Interactions, ctx: RunContext) -> Recommender:
+        """Shard j's sub-model when it has no data: initialised, never trained.
+
+        Exact by the same rule as every other shard (learning on the shard's data, here
+        none); the aggregator then learns how much to trust it.
+        """
+        model: Any = self.model_spec.build()
+        if not hasattr(model, "setup"):
+            raise ConfigError(f"{self.card.name}: shard {j} has no training data left and "
+                              f"model {model.name!r} cannot serve an untrained sub-model; "
+                              "use fewer shards or a native model")
+        model.setup(data, ctx)
+        return model
 
     def _learn(self, train: Interactions, valid: Interactions | None,
                ctx: RunContext) -> LearnedState:

@@ -90,3 +90,23 @@ def test_retrain_and_sisa_run_on_the_recbole_adapter() -> None:
         method = make_method(name, spec, cfg)
         out = method.unlearn(method.learn(fs.train, ctx, valid=fs.valid), fs.request, ctx)
         assert out.model.score([0, 1]).shape == (2, fs.train.n_items)
+
+
+def test_a_shard_emptied_by_deletion_serves_an_untrained_sub_model() -> None:
+    """Deleting every user of a shard leaves it no data: its sub-model is the initialisation
+    (learning on nothing; the torch trainer refuses an empty train set), and unlearning still
+    equals learning on the retained data."""
+    spec = ModelSpec("bpr", {"dim": 4, "epochs": 2, "batch_size": 256})
+    m = make_method("sisa", spec, {"shards": 4})
+    state = m.learn(TRAIN, CTX)
+    shard = int(state.model.user_shard[5])
+    request = users_request(state.model.shard_users(shard))
+    res = m.unlearn(state, request, CTX)
+    assert res.info["touched_shards"] == [shard]
+    fresh = spec.build()
+    fresh.setup(TRAIN.subset(np.zeros(len(TRAIN), bool)),
+                CTX.child("sisa-learn").child(f"shard{shard}"))
+    assert torch.equal(res.model.models[shard].score(np.arange(3)), fresh.score(np.arange(3)))
+    users = np.setdiff1d(np.arange(TRAIN.n_users), state.model.shard_users(shard))[:5]
+    ref = m.exact_reference(state, request, CTX)
+    assert torch.allclose(res.model.score(users), ref.score(users), atol=1e-6)
