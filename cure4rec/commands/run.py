@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from cure4rec.runner.cells import supported_models, unsupported_pairs
+from cure4rec.runner.cells import (
+    request_kinds,
+    supported_models,
+    unsupported_pairs,
+    unsupported_requests,
+)
 from cure4rec.runner.executors import make_executor
 from cure4rec.runner.recipe import load_recipe
 from cure4rec.runner.run import plan, run_recipe
@@ -32,6 +37,9 @@ def main(args: argparse.Namespace) -> int:
     for model, method in unsupported_pairs(recipe):
         print(f"skipped: {method} x {model} (method {method!r} supports "
               f"{', '.join(supported_models(method))})")
+    for strategy, method in unsupported_requests(recipe):
+        print(f"skipped: {method} on strategy {strategy} (method {method!r} takes "
+              f"{', '.join(request_kinds(method))} requests)")
     if args.dry_run:
         cells, todo = plan(recipe, args.results)
         pending = {c.config_hash for c in todo}

@@ -111,10 +111,16 @@ def _section_key(rec: dict[str, Any]) -> tuple[str, str]:
     settings["params"] = cell["dataset"].get("params", {})
     settings["forget_seed"] = cell["forget"].get("seed", 0)
     ds, f = rec["dataset"], cell["forget"]
+    opts = f.get("options") or {}
+    if opts:  # only when set: sections of option-free recipes keep their keys
+        settings["forget_options"] = opts
     h = config_hash(settings, 8)
-    title = (f"{ds['name']} v{ds.get('version', '')} · {f['strategy']} "
-             f"{100 * f['fraction']:g}% · settings {h}")
-    return f"{ds['name']}|{ds.get('version', '')}|{f['strategy']}|{f['fraction']:.6f}|{h}", title
+    strategy = f["strategy"] + (" (" + ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
+                                + ")" if opts else "")
+    frac = f["fraction"]
+    share, frac_key = ("all", "all") if frac is None else (f"{100 * frac:g}%", f"{frac:.6f}")
+    title = f"{ds['name']} v{ds.get('version', '')} · {strategy} {share} · settings {h}"
+    return f"{ds['name']}|{ds.get('version', '')}|{f['strategy']}|{frac_key}|{h}", title
 
 
 def _label(component: dict[str, Any], varying: set[str]) -> str:

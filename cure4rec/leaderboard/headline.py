@@ -20,6 +20,9 @@ HEADLINE: tuple[tuple[str, ...], ...] = (
     ("completeness.mia_auc_gap",),
     ("completeness.mio_auc_gap",),
     ("completeness.topk_overlap_ratio.neighbours",),
+    # attribute requests: the attribute-inference attack (chance: AUC 0.5)
+    ("completeness.attr_auc.gb",),
+    ("completeness.attr_auc.mlp",),
     # efficiency
     ("efficiency.unlearn_wall_s",),
     ("efficiency.speedup_vs_retrain",),

@@ -62,6 +62,11 @@ CATALOG: tuple[MetricInfo, ...] = (
                "the attack / oracle value on the original model (trained on all data)"),
     MetricInfo("completeness.*.retrain", "completeness", "none",
                "the attack / oracle value on the retrained model r0 (the target value)"),
+    MetricInfo("completeness.attr_chance*", "completeness", "none",
+               "chance level of the attribute attack's balanced accuracy (1/K classes)"),
+    MetricInfo("completeness.attr_*", "completeness", "lower",
+               "attribute-inference attack (AUC, balanced accuracy, macro F1; .mlp / .gb) on "
+               "the user representation, attribute requests only; chance: AUC 0.5, BAcc 1/K"),
     MetricInfo("completeness.*_gap", "completeness", "target",
                "attack value on the unlearned model minus on the retrained model (0 = ideal)"),
     MetricInfo("completeness.*mia_auc", "completeness", "target",

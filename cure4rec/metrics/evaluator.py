@@ -21,6 +21,7 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics import fairness as fair
+from cure4rec.metrics.attribute_attack import ATTACKERS, attribute_attack
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
@@ -55,6 +56,9 @@ class EvaluatorConfig:
     difficulty: str | None = "hessian"
     fairness_metric: str = "ndcg@20"
     active_fraction: float = 0.05
+    attribute_attackers: tuple[str, ...] = ("mlp", "gb")
+    attribute_folds: int = 5
+    attribute_repeats: int = 1
 
     def __post_init__(self) -> None:
         if not self.ks or min(self.ks) < 1:
@@ -67,6 +71,12 @@ class EvaluatorConfig:
             raise ConfigError("evaluator: need 0 < rbo_p < 1, js_tau > 0, 0 < active_fraction < 1")
         if min(self.bootstrap, self.neighbours_k, self.completeness_k, self.mia_topk) < 0:
             raise ConfigError("evaluator: counts (bootstrap, neighbours_k, ...) must be ≥ 0")
+        if self.attribute_folds < 2 or self.attribute_repeats < 1:
+            raise ConfigError("evaluator: need attribute_folds ≥ 2 and attribute_repeats ≥ 1")
+        unknown = sorted(set(self.attribute_attackers) - set(ATTACKERS))
+        if unknown:
+            raise ConfigError(f"evaluator.attribute_attackers: unknown {', '.join(unknown)}; "
+                              f"use {', '.join(ATTACKERS)}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None, where: str = "evaluator"
@@ -130,8 +140,11 @@ def evaluate_reference(fs: Any, model: object, history: Interactions, ctx: RunCo
     if len(fs.holdout_test):
         metrics.update(_utility(model, history, fs.holdout_test, cfg, "utility.forgotten.")[0])
     metrics.update(_fairness(res, fs.retain, ctx, cfg, None))
-    return CellResult(metrics, {"mode": cfg.mode, "n_users": int(len(res.users)),
-                                "evaluator": config_to_dict(cfg)})
+    info: dict[str, Any] = {"mode": cfg.mode, "n_users": int(len(res.users)),
+                            "evaluator": config_to_dict(cfg)}
+    if fs.request.kind == "attribute" and cfg.completeness:
+        metrics.update(_attribute_attacks(fs, {"": model}, ctx, cfg, info))
+    return CellResult(metrics, info)
 
 
 def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequence[object],
@@ -177,6 +190,9 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
         if cfg.difficulty:
             info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
                                          ctx, cfg.difficulty)
+    if fs.request.kind == "attribute" and cfg.completeness:
+        metrics.update(_attribute_attacks(fs, {"": unlearned, ".original": original}, ctx,
+                                          cfg, info))
     if cfg.mia and len(forget):
         template = references[0] if attack_template is None else attack_template
         metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
@@ -198,6 +214,42 @@ def evaluate_recovery(method: Any, model_spec: Any, fs: Any, ctx: RunContext,
         return {}
     return recovery_metrics(method, model_spec, fs, ctx.child("recovery"), reference,
                             max(cfg.ks))
+
+
+def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
+                       cfg: EvaluatorConfig, info: dict[str, Any]) -> dict[str, float]:
+    """Completeness of an attribute request: can the attribute still be inferred?
+
+    The attribute-inference attack (`cure4rec.metrics.attribute_attack`) on each model's
+    user representation, labels = the request's users' attribute classes. Keys
+    `completeness.attr_{auc,bacc,f1}.<attacker>[<suffix>]` (suffix "" = this model,
+    ".original"); chance: AUC 0.5, `completeness.attr_chance_bacc` = 1/K. The same seeds
+    (folds, balancing) for every model of the split, so the rows differ by the model only.
+    Models without a user embedding table (ensembles, RecBole) are skipped, with the reason
+    in `info["attribute_attack"]`.
+    """
+    from cure4rec.fairness.embeddings import attribute_codes, user_representation
+
+    codes, classes = attribute_codes(fs.train, str(fs.request.attribute))
+    labels = np.full_like(codes, -1)
+    labels[fs.request.users] = codes[fs.request.users]
+    actx = RunContext(seed=ctx.seed, threads=ctx.threads).child("attribute-attack")
+    out: dict[str, float] = {}
+    for suffix, model in models.items():
+        try:
+            emb = user_representation(model)
+        except ConfigError as exc:
+            info["attribute_attack"] = f"unavailable: {exc}"
+            return {}
+        for name, sc in attribute_attack(emb, labels, actx, cfg.attribute_attackers,
+                                         cfg.attribute_folds, cfg.attribute_repeats).items():
+            out.update({f"completeness.attr_auc.{name}{suffix}": sc.auc,
+                        f"completeness.attr_bacc.{name}{suffix}": sc.balanced_accuracy,
+                        f"completeness.attr_f1.{name}{suffix}": sc.f1})
+            out["completeness.attr_chance_bacc"] = sc.chance_balanced_accuracy
+            info["attribute_attack"] = {"attribute": fs.request.attribute, "classes": classes,
+                                        "n_per_class": sc.n_per_class}
+    return out
 
 
 def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,

@@ -54,7 +54,9 @@ class CellSpec:
     def label(self) -> str:
         """Short human-readable description for progress output."""
         m = self.method["name"] if self.kind == "method" else f"[{self.kind}]"
-        return (f"{self.dataset['name']} {self.forget['strategy']}@{self.forget['fraction']:g} "
+        frac = self.forget["fraction"]
+        share = "all" if frac is None else f"{frac:g}"
+        return (f"{self.dataset['name']} {self.forget['strategy']}@{share} "
                 f"{self.model['name']} {m} seed={self.seed}")
 
 
@@ -76,6 +78,42 @@ def unsupported_pairs(recipe: Recipe) -> list[tuple[str, str]]:
     return out
 
 
+def request_kinds(method: str) -> tuple[str, ...]:
+    """Request kinds the method's card handles (users / interactions / items / attribute)."""
+    from cure4rec.methods.base import METHODS
+
+    card = getattr(METHODS.get(method), "card", None)
+    return tuple(getattr(card, "request_kinds", ("users", "interactions", "items")))
+
+
+def unsupported_requests(recipe: Recipe) -> list[tuple[str, str]]:
+    """(strategy, method) pairs whose request the method cannot take.
+
+    The `attribute` strategy makes an attribute request (nothing deleted), which only the
+    attribute methods take; every other strategy deletes data, which they do not.
+    """
+    out = []
+    for strategy in dict.fromkeys(as_list(recipe.forget.strategy)):
+        for meth in dict.fromkeys(m.name for m in recipe.methods):
+            kinds = request_kinds(meth)
+            ok = "attribute" in kinds if strategy == "attribute" else any(
+                k != "attribute" for k in kinds)
+            if not ok:
+                out.append((strategy, meth))
+    return out
+
+
+def _forget_def(strategy: str, fraction: float | None, recipe: Recipe) -> dict[str, Any]:
+    """The forget part of a cell definition (`options` only when set, so that recipes
+    without options keep their config hashes)."""
+    out: dict[str, Any] = {"strategy": strategy,
+                           "fraction": None if fraction is None else float(fraction),
+                           "seed": recipe.forget.seed}
+    if recipe.forget.options:
+        out["options"] = dict(recipe.forget.options)
+    return out
+
+
 def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]:
     """All cells of a recipe, references first within each group, in a stable order.
 
@@ -85,6 +123,7 @@ def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]
     models = [c for m in recipe.models for c in expand_component("model", m)]
     methods = [c for m in recipe.methods for c in expand_component("method", m)]
     skip = set(unsupported_pairs(recipe))
+    skip_requests = set(unsupported_requests(recipe))
     common = {"evaluator": dict(recipe.evaluator),
               "references": dataclasses.asdict(recipe.references),
               "fairness": dict(recipe.fairness),
@@ -96,14 +135,13 @@ def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]
                              as_list(recipe.forget.fraction), models, recipe.seeds)
     for ds, strategy, fraction, model, seed in grid:
         base = {"dataset": {"name": ds, "params": dict(recipe.dataset.params)}, "split": split,
-                "forget": {"strategy": strategy, "fraction": float(fraction),
-                           "seed": recipe.forget.seed},
+                "forget": _forget_def(strategy, fraction, recipe),
                 "model": {"name": model.name, "config": dict(model.config)}, "seed": int(seed)}
         for kind in REFERENCE_KINDS:
             cells.append(CellSpec(kind=kind, method={"name": kind, "config": {}},
                                   **base, **common))  # type: ignore[arg-type]
         for meth in methods:
-            if (model.name, meth.name) in skip:
+            if (model.name, meth.name) in skip or (strategy, meth.name) in skip_requests:
                 continue
             cells.append(CellSpec(kind="method", method={"name": meth.name,
                                                          "config": dict(meth.config)},

@@ -39,7 +39,7 @@ def _forget_split_cached(key: str) -> Any:
     split = split_dataset(ds, seed=sp["seed"], protocol=sp.get("protocol"), ratios=ratios)
     f = d["forget"]
     return make_forget_split(split, strategy=f["strategy"], fraction=f["fraction"],
-                             seed=f["seed"])
+                             seed=f["seed"], **f.get("options", {}))
 
 
 def forget_split_of(spec: CellSpec) -> Any:

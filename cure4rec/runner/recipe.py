@@ -44,11 +44,18 @@ class SplitSection:
 
 @dataclass(frozen=True)
 class ForgetSection:
-    """Forget-set selection; a list in `strategy` or `fraction` is a sweep."""
+    """Forget-set selection; a list in `strategy` or `fraction` is a sweep.
+
+    `fraction: null` selects every eligible user (e.g. all users with a known attribute for
+    `strategy: attribute`). `options` are the strategy's options
+    (`cure4rec.forget.select.ForgetOptions`: `attribute`, `unit`, `category`, ...), e.g.
+    `{strategy: attribute, fraction: null, options: {attribute: gender}}`.
+    """
 
     strategy: str | list[str] = "random"
-    fraction: float | list[float] = 0.05
+    fraction: float | list[float] | None = 0.05
     seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,23 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> Recipe:
         raise ConfigError(f"{where}: {exc}") from exc
     if not recipe.models or not recipe.methods or not recipe.seeds:
         raise ConfigError(f"{where}: models, methods and seeds must each list at least one entry")
+    _check_forget(recipe.forget, where)
     return recipe
+
+
+def _check_forget(forget: ForgetSection, where: str) -> None:
+    """Strategy options and fractions are checked now, not when the first cell runs."""
+    from cure4rec.forget.select import ForgetOptions
+
+    opts = config_from_dict(ForgetOptions, dict(forget.options), where=f"{where}: forget.options")
+    for fraction in as_list(forget.fraction):
+        if fraction is not None and not (isinstance(fraction, (int, float))
+                                         and 0.0 < float(fraction) < 1.0):
+            raise ConfigError(f"{where}: forget.fraction must be in (0, 1) (e.g. 0.05) or null "
+                              f"(every eligible user), got {fraction!r}")
+    if "attribute" in as_list(forget.strategy) and opts.attribute is None:
+        raise ConfigError(f"{where}: forget.strategy 'attribute' needs forget.options.attribute "
+                          "(a user attribute column, e.g. gender)")
 
 
 @dataclass(frozen=True)
