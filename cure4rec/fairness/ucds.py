@@ -226,5 +226,6 @@ def ucds_regularizer(mode: str = "paper-faithful", weight: float = 1e-5, scope: 
         raise ConfigError(f"scope must be 'batch' or 'all', got {scope!r}")
     if weight < 0:
         raise ConfigError(f"weight must be >= 0, got {weight}")
-    cfg = config_from_dict(UcdsConfig, {"mode": mode, **config}, where="ucds_regularizer")
+    cfg = config_from_dict(UcdsConfig, {"mode": mode, **config},
+                           where="ucds_regularizer (besides weight, scope)")
     return UcdsRegularizerFactory(cfg, weight, scope)

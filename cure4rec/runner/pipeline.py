@@ -51,16 +51,9 @@ def forget_split_of(spec: CellSpec) -> Any:
 
 def regularizers_of(spec: CellSpec) -> list[Any]:
     """Training regularisers declared by the recipe's `fairness:` section."""
-    out = []
-    for name, cfg in sorted(spec.fairness.items()):
-        if name != "ucds":
-            from cure4rec.errors import ConfigError
+    from cure4rec.runner.recipe import build_regularizers
 
-            raise ConfigError(f"fairness.{name}: unknown regulariser; known: ucds")
-        from cure4rec.fairness.ucds import ucds_regularizer
-
-        out.append(ucds_regularizer(**(cfg or {})))
-    return out
+    return build_regularizers(spec.fairness, where="fairness")
 
 
 def _fit(spec: ModelSpec, train: Any, valid: Any, ctx: RunContext,

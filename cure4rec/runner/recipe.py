@@ -186,7 +186,25 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> Recipe:
     if not recipe.models or not recipe.methods or not recipe.seeds:
         raise ConfigError(f"{where}: models, methods and seeds must each list at least one entry")
     _check_forget(recipe.forget, where)
+    build_regularizers(recipe.fairness, where)
     return recipe
+
+
+def build_regularizers(fairness: dict[str, Any], where: str = "recipe") -> list[Any]:
+    """The training regulariser factories of a `fairness:` section (known: `ucds`)."""
+    out = []
+    for name, cfg in sorted(fairness.items()):
+        if name != "ucds":
+            raise ConfigError(f"{where}: fairness.{name}: unknown regulariser; known: ucds")
+        if cfg is not None and not isinstance(cfg, dict):
+            raise ConfigError(f"{where}: fairness.ucds must be a mapping, got {cfg!r}")
+        from cure4rec.fairness.ucds import ucds_regularizer
+
+        try:
+            out.append(ucds_regularizer(**(cfg or {})))
+        except (ConfigError, TypeError) as exc:
+            raise ConfigError(f"{where}: fairness.ucds: {exc}") from exc
+    return out
 
 
 def _check_forget(forget: ForgetSection, where: str) -> None:

@@ -40,6 +40,10 @@ def test_hash_ignores_locations(recipe_dir: Path) -> None:
     ("base: base.yaml\nforget: {fracton: 0.1}\n", "fracton"),
     ("base: base.yaml\nmethods: [{name: sisa, config: {shardz: 2}}]\n", "shardz"),
     ("base: base.yaml\nseeds: zero\n", "seeds"),
+    ("base: base.yaml\nforget: {fraction: 1.5}\n", "forget.fraction"),
+    ("base: base.yaml\nfairness: {ucds: {wieght: 1.0e-5}}\n", "wieght"),
+    ("base: base.yaml\nfairness: {ucds: {mode: fair}}\n", "fairness.ucds"),
+    ("base: base.yaml\nfairness: {dro: {}}\n", "fairness.dro"),
 ])
 def test_errors_name_key_and_file(recipe_dir: Path, text: str, key: str) -> None:
     (recipe_dir / "bad.yaml").write_text(text)
