@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/four_aspects.py --data-dir ../shared/datasets --out out/four_aspects
        [--epochs 200] [--patience 5] [--strategies core random edge] [--methods retrain ...]
-       [--no-recovery]
+       [--no-recovery] [--references 3] [--method-references 2]
 Models train up to --epochs with early stopping on validation NDCG@20 (--patience); the
 attack shadows do the same on their own users' validation rows. Writes one JSON record per
 cell to --out (the functional recovery test as records of split ``.../recovery-shilling``)
@@ -68,7 +68,8 @@ def run_strategy(args: argparse.Namespace, split: Any, strategy: str, spec: Mode
     ctx = RunContext(seed=args.seed, threads=args.threads)
     with measure() as t_ret:  # the retrain whose cost an unlearner is compared with: r0
         refs = retrain_references(spec, fs.retain, fs.valid, ctx, seeds=(0,))
-    refs += retrain_references(spec, fs.retain, fs.valid, ctx, seeds=(1,))
+    refs += retrain_references(spec, fs.retain, fs.valid, ctx,
+                               seeds=range(1, args.references))
     original = spec.build()
     original.fit(fs.train, fs.valid, ctx.child("original"))
     records = []
@@ -91,7 +92,8 @@ def run_strategy(args: argparse.Namespace, split: Any, strategy: str, spec: Mode
         # learned on the retained data; everything else against the plain retrains
         kind = default_reference_kind(method.card)
         mrefs = (refs if kind == "retrain" else
-                 method_references(method, fs.retain, fs.valid, mctx, seeds=(0, 1)))
+                 method_references(method, fs.retain, fs.valid, mctx,
+                                   seeds=range(args.method_references)))
         res = evaluate_cell(fs, state.model, out.model, mrefs, ctx, config=cfg,
                             learn_timing=state.timing, unlearn_timing=out.timing,
                             retrain_timing=t_ret, cache=cache, attack_template=refs[0],
@@ -156,10 +158,18 @@ def main() -> None:
     p.add_argument("--fraction", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--references", type=int, default=3,
+                   help="plain retrain references (>= 2; the seed-noise denominators average "
+                        "over their pairs: 2 leaves one pair, too noisy for the forgotten rank)")
+    p.add_argument("--method-references", type=int, default=2,
+                   help="own-algorithm references of the exact ensembles (>= 2)")
     p.add_argument("--strategies", nargs="*", default=["core", "random", "edge"])
     p.add_argument("--methods", nargs="+", default=list(METHODS_WANTED))
     p.add_argument("--no-recovery", action="store_true")
     args = p.parse_args()
+    if min(args.references, args.method_references) < 2:
+        raise SystemExit("--references and --method-references must be >= 2 (seed noise "
+                         "needs a pair of references)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     start = time.perf_counter()
     split = split_dataset(load_dataset(args.dataset, data_dir=args.data_dir), seed=args.seed)

@@ -1,9 +1,11 @@
 """Distinguishability losses of post-training attribute unlearning (MM'23 PoT-AU).
 
 - U2U: Σ_{i∈G_a, j∈G_b} ‖u_i − u_j‖² in closed form (no n×n matrix),
-  = |G_b| Σ_i ‖u_i‖² + |G_a| Σ_j ‖u_j‖² − 2⟨Σ_i u_i, Σ_j u_j⟩; more than two groups: the sum
-  over all pairs of groups. ``normalize=True`` divides each pair term by |G_a||G_b|
-  (mean pairwise distance), which keeps the trade-off weight λ dataset-size independent.
+  = |G_b| Σ_i ‖u_i‖² + |G_a| Σ_j ‖u_j‖² − 2⟨Σ_i u_i, Σ_j u_j⟩; more than two groups: all
+  pairs of groups. ``normalize=True`` divides each pair term by |G_a||G_b| (mean pairwise
+  distance) and takes the *mean* over the K(K−1)/2 group pairs, which keeps the trade-off
+  weight λ independent of the data size and of the number of classes K;
+  ``normalize=False`` is the public code's raw sum over pairs and groups.
 - D2D: multi-kernel MMD² (5 Gaussian kernels, bandwidths {1/4,1/2,1,2,4} × the detached mean
   pairwise squared distance of the pooled sample, biased V-statistic); more than two groups:
   every group against an anchor group, the largest one (ties: lowest class code).
@@ -29,13 +31,15 @@ def u2u_pair(a: torch.Tensor, b: torch.Tensor, normalize: bool = True) -> torch.
 
 
 def u2u_loss(emb: torch.Tensor, labels: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-    """User-to-user loss: the sum of `u2u_pair` over every pair of attribute groups."""
+    """User-to-user loss over every pair of attribute groups: the mean of the normalised
+    `u2u_pair` terms (`normalize`), else their raw sum."""
     gs = groups_of(labels)
     out = emb.new_zeros(())
     for i in range(len(gs)):
         for j in range(i + 1, len(gs)):
             out = out + u2u_pair(emb[gs[i]], emb[gs[j]], normalize)
-    return out
+    n_pairs = len(gs) * (len(gs) - 1) // 2
+    return out / n_pairs if normalize and n_pairs > 1 else out
 
 
 def _sq_dist_sum(x: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor:

@@ -129,11 +129,11 @@ def user_weights(labels: torch.Tensor, balance: bool) -> torch.Tensor:
 
 
 def preconditioner(labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Per-user step scale n_lab / (K(K−1)·w_u): |G(u)|/(K−1) when balanced, i.e. 1 / the
-    Hessian diagonal of the normalised U2U, so every user contracts at the same rate."""
-    lab = labels >= 0
-    k = max(int(torch.unique(labels[lab]).numel()), 2)
-    return int(lab.sum()) / (k * (k - 1) * weights)
+    """Per-user step scale n_lab / (2·w_u): K·|G(u)|/2 when balanced, i.e. 2 / the Hessian
+    diagonal of the normalised U2U (mean over group pairs: 4/(K|G(u)|)), so every user
+    contracts at the same rate, and the hinge's step λ·w_u·P_u/n = λ·n_lab/(2n) is the same
+    for every user and every K."""
+    return int((labels >= 0).sum()) / (2 * weights)
 
 
 def _rank_hinge(model: Any, users: torch.Tensor, ref: torch.Tensor, margin: float

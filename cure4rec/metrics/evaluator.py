@@ -172,8 +172,9 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
     groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
                          cfg.neighbours_k)
     metrics, res = _utility(unlearned, fs.retain, fs.test, cfg, "utility.")
-    nb = res.restrict(groups.neighbours)
-    metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
+    if fs.request.kind != "attribute":  # nothing deleted: no forget set, no neighbours
+        nb = res.restrict(groups.neighbours)
+        metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
     if len(fs.holdout_test):
         metrics.update(_utility(unlearned, fs.retain, fs.holdout_test, cfg,
                                 "utility.forgotten.")[0])

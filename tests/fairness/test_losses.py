@@ -15,12 +15,18 @@ def test_u2u_closed_form_equals_brute_force() -> None:
     assert torch.allclose(u2u_pair(a, b), brute / 35, rtol=1e-5)
 
 
-def test_u2u_multiclass_sums_group_pairs() -> None:
+def test_u2u_multiclass_averages_normalised_group_pairs() -> None:
     g = torch.Generator().manual_seed(1)
     e = torch.randn(9, 3, generator=g)
     labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, -1])
-    expect = sum(u2u_pair(e[labels == i], e[labels == j]) for i, j in ((0, 1), (0, 2), (1, 2)))
+    pairs = ((0, 1), (0, 2), (1, 2))
+    expect = sum(u2u_pair(e[labels == i], e[labels == j]) for i, j in pairs) / 3
     assert torch.allclose(u2u_loss(e, labels), expect)
+    raw = sum(u2u_pair(e[labels == i], e[labels == j], False) for i, j in pairs)
+    assert torch.allclose(u2u_loss(e, labels, normalize=False), raw)  # the public code's sum
+    two = labels.clone()
+    two[two == 2] = 1
+    assert torch.allclose(u2u_loss(e, two), u2u_pair(e[two == 0], e[two == 1]))
 
 
 def test_mmd_zero_for_identical_and_grows_with_shift() -> None:
@@ -70,5 +76,18 @@ def test_attribute_config_resolution_and_code_faithful() -> None:
     labels = torch.tensor([0] * 15 + [1] * 45 + [-1] * 4)
     p = preconditioner(labels, user_weights(labels, True))
     assert torch.allclose(p[[0, 20, 63]], torch.tensor([15.0, 45.0, 30.0]))
+    # K = 3: P_u = K|G(u)|/2, so a preconditioned U2U step contracts every group alike:
+    # P_u · ∇_u U2U = 2 (u − mean of the other groups' means)
+    labels = torch.tensor([0] * 10 + [1] * 20 + [2] * 30 + [-1] * 2)
+    p = preconditioner(labels, user_weights(labels, True))
+    assert torch.allclose(p[[0, 10, 30, 61]], torch.tensor([15.0, 30.0, 45.0, 30.0]))
+    e = torch.randn(62, 4, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    u2u_loss(e, labels).backward()
+    means = torch.stack([e[labels == c].mean(0) for c in range(3)]).detach()
+    for c in range(3):
+        other = means[[k for k in range(3) if k != c]].mean(0)
+        step = p[labels == c].unsqueeze(1) * e.grad[labels == c]
+        assert torch.allclose(step, 2 * (e[labels == c].detach() - other), atol=1e-5)
+    assert torch.all(e.grad[labels < 0] == 0)
     with pytest.raises(ConfigError, match="normalize"):
         AttributeConfig(optimizer="precond-sgd", normalize=False)
