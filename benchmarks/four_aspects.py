@@ -44,7 +44,7 @@ METHODS_WANTED = ("retrain", "sisa", "receraser", "ultrare", "finetune", "gradie
                   "scif")
 C = "completeness."
 COLUMNS = ("utility.ndcg@20", "utility.forgotten.ndcg@20", C + "topk_overlap_ratio.neighbours",
-           C + "js_ratio.neighbours", C + "forgotten_rank_ratio", C + "mia_auc",
+           C + "js_ratio.neighbours", C + "forgotten_rank_lift", C + "forgotten_rank_ratio", C + "mia_auc",
            C + "interaction_mia_auc", C + "umia_auc", C + "mio_auc",
            "efficiency.unlearn_wall_s", "efficiency.speedup_vs_retrain", "fairness.ugf_ndcg@20")
 ATTACKS = ("mia_auc", "mia_tpr@1fpr", "interaction_mia_auc", "interaction_mia_tpr@0.1fpr",

@@ -105,7 +105,7 @@ def main() -> None:
     """Parse arguments and run the chosen benchmark."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--data-dir", default="/work/shared/datasets")
+    p.add_argument("--data-dir", default="../shared/datasets")
     p.add_argument("--max-epochs", type=int, default=100)
     p.add_argument("--models", nargs="+", choices=("BPR", "LightGCN"),
                    default=["BPR", "LightGCN"])

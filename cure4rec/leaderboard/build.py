@@ -199,14 +199,15 @@ def build_leaderboard(records: Iterable[dict[str, Any]]) -> Leaderboard:
 
 
 def target_value(section: Section, metric: str, model: str) -> float | None:
-    """The ideal value of a `target` metric: 0 for gaps, 1 for ratios, else retrain's mean.
+    """The ideal value of a `target` metric: 0 for gaps and lifts, 1 for ratios, else
+    retrain's mean.
 
-    Ratios and gaps are already referenced to retraining (catalogue: 1 = at seed noise,
-    0 = as retrain); any other target metric is compared with the retrain reference row of
-    the same model (None if there is none).
+    Ratios, gaps and lifts are already referenced to retraining (catalogue: 1 = at seed
+    noise, 0 = as retrain); any other target metric is compared with the retrain reference
+    row of the same model (None if there is none).
     """
     name = metric.split(".", 1)[-1]
-    if name.endswith("_gap") or "_gap." in name:
+    if name.endswith(("_gap", "_lift")) or "_gap." in name:
         return 0.0
     if "_ratio" in name:
         return 1.0

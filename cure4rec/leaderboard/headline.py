@@ -16,7 +16,7 @@ HEADLINE: tuple[tuple[str, ...], ...] = (
     ("utility.recall@20", "utility.recall@10"),
     ("utility.forgotten.ndcg@20", "utility.forgotten.ndcg@10"),
     # completeness: retrain-referenced, 1 (ratios) or 0 (gaps) is ideal
-    ("completeness.forgotten_rank_ratio",),
+    ("completeness.forgotten_rank_lift", "completeness.forgotten_rank_ratio"),
     ("completeness.mia_auc_gap",),
     ("completeness.mio_auc_gap",),
     ("completeness.topk_overlap_ratio.neighbours",),

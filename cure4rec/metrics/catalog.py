@@ -42,6 +42,9 @@ CATALOG: tuple[MetricInfo, ...] = (
     MetricInfo("completeness.forgotten_rank_ratio", "completeness", "target",
                "W1 of forgotten pairs' percentiles vs each reference, over the mean W1 between "
                "reference pairs; 1 = ideal"),
+    MetricInfo("completeness.forgotten_rank_lift", "completeness", "target",
+               "share of the original's lift of the forgotten pairs' mean percentile that "
+               "remains: 0 = as retrained (ideal), 1 = as the original, < 0 = pushed below"),
     MetricInfo("completeness.forgotten_rank*", "completeness", "none",
                "mean percentile of the forgotten (u, i) pairs among all items (1 = top)"),
     MetricInfo("completeness.*.seed.*", "completeness", "none",

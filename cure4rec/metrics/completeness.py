@@ -19,7 +19,10 @@ train set). Definitions (also in docs/metrics.md):
   (1 = top, 0 = bottom; lower = more forgotten); its distance is the Wasserstein-1
   distance between the two models' distributions of these percentiles (distributional, not
   pairwise: for a deleted user the retrained row is untrained noise, so pairwise
-  differences are large between any two seeds).
+  differences are large between any two seeds). That W1 swings widely between retrain
+  seed pairs, so its ratio is noisy; `rank_lift` (share of the original's lift of the
+  mean percentile that remains, 0 = as retrained, 1 = as the original) is the stable
+  reading of the same pairs.
 """
 
 from __future__ import annotations
@@ -197,8 +200,30 @@ def forgotten_rank(unlearned: object, references: Sequence[object], forget: Inte
            "forgotten_rank.retrain": float(np.mean([q.mean() for q in pr])),
            "forgotten_rank_ratio": _ratio(num, den)}
     if original is not None:
-        out["forgotten_rank.original"] = float(pair_percentiles(original, forget).mean())
+        po = float(pair_percentiles(original, forget).mean())
+        out["forgotten_rank.original"] = po
+        out.update(rank_lift(float(pu.mean()), [float(q.mean()) for q in pr], po))
     return out
+
+
+def rank_lift(unlearned: float, references: Sequence[float], original: float,
+              min_lift: float = 0.01) -> dict[str, float]:
+    """Share of the original's lift of the forgotten pairs' mean percentile that remains.
+
+    lift = (p̄_unlearned − p̄_ref) / (p̄_original − p̄_ref), p̄_ref the references' mean: 0 = as
+    retrained, 1 = as the original (nothing forgotten), < 0 = pushed below retraining. The
+    denominator is the training signal itself, not seed noise, so it is stable where the
+    W1 ratio is not; `.seed` is the references' standard deviation in the same units (the
+    noise floor of |lift|). NaN when the original lifts the pairs by < `min_lift` (nothing
+    to forget: a ratio of noise).
+    """
+    ref = float(np.mean(references))
+    den = original - ref
+    if abs(den) < min_lift:
+        return {"forgotten_rank_lift": float("nan"), "forgotten_rank_lift.seed": float("nan")}
+    sd = float(np.std(references, ddof=1)) if len(references) > 1 else float("nan")
+    return {"forgotten_rank_lift": (unlearned - ref) / den,
+            "forgotten_rank_lift.seed": sd / abs(den)}
 
 
 def _ratio(num: float, den: float) -> float:

@@ -61,6 +61,12 @@ def test_retrain_vs_retrain_is_seed_noise_and_original_is_not() -> None:
     assert exact["forgotten_rank_ratio"] < 3.0
     assert orig["forgotten_rank_ratio"] > 3 * max(exact["forgotten_rank_ratio"], 1.0)
     assert orig["forgotten_rank"] > exact["forgotten_rank"] + 0.15
+    # the lift needs the original; an exact retrain keeps none of it, the original all of it
+    lift = completeness_metrics(c.retrains[2], refs, groups, c.fs.retain, c.fs.forget,
+                                original=c.original)[0]
+    assert abs(lift["forgotten_rank_lift"]) < max(0.15, 3 * lift["forgotten_rank_lift.seed"])
+    assert completeness_metrics(c.original, refs, groups, c.fs.retain, c.fs.forget,
+                                original=c.original)[0]["forgotten_rank_lift"] == 1.0
 
 
 class _Fixed:
@@ -110,3 +116,13 @@ def test_forgotten_rank_ratio_uses_every_reference_pair() -> None:
     # constant rows in every model (e.g. ALS gives deleted users zero factors): 0/0 reads 1
     zero = [_Fixed(np.zeros((8, 30))) for _ in range(3)]
     assert forgotten_rank(zero[0], zero[1:], data)["forgotten_rank_ratio"] == 1.0
+
+
+def test_rank_lift_known_values() -> None:
+    from cure4rec.metrics.completeness import rank_lift
+
+    out = rank_lift(0.7, [0.48, 0.52], 0.9)  # reference mean 0.5, lift of the original 0.4
+    assert out["forgotten_rank_lift"] == pytest.approx(0.5)
+    assert out["forgotten_rank_lift.seed"] == pytest.approx(np.std([0.48, 0.52], ddof=1) / 0.4)
+    assert rank_lift(0.3, [0.5, 0.5], 0.9)["forgotten_rank_lift"] == pytest.approx(-0.5)
+    assert np.isnan(rank_lift(0.7, [0.5, 0.5], 0.505)["forgotten_rank_lift"])  # nothing lifted
