@@ -34,12 +34,14 @@ def age_codes(attrs: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(age), -1, codes).astype(np.int64)
 
 
-def variant_config(variant: str, steps: int, sample: int) -> tuple[str, AttributeConfig]:
-    """(loss, config) of a benchmark variant; `sample` applies to D2D only."""
-    configs = {"u2u": AttributeConfig(steps=steps),
-               "u2u-adam": AttributeConfig(steps=steps, optimizer="adam"),
-               "u2u-code": AttributeConfig.code_faithful(steps=steps),
-               "d2d": AttributeConfig(steps=steps, sample=sample)}
+def variant_config(variant: str, steps: int, sample: int,
+                   lr: float | None = None) -> tuple[str, AttributeConfig]:
+    """(loss, config) of a benchmark variant; `sample` applies to D2D only; `lr` None = the
+    optimiser's default."""
+    configs = {"u2u": AttributeConfig(steps=steps, lr=lr),
+               "u2u-adam": AttributeConfig(steps=steps, optimizer="adam", lr=lr),
+               "u2u-code": AttributeConfig.code_faithful(steps=steps, lr=lr or 1e-3),
+               "d2d": AttributeConfig(steps=steps, sample=sample, lr=lr)}
     if variant not in configs:
         raise SystemExit(f"unknown variant {variant!r}; use {', '.join(configs)}")
     return variant.split("-")[0], configs[variant]
@@ -63,10 +65,12 @@ def main() -> None:
     p.add_argument("--datasets", default="ml-100k,ml-1m-itfr")
     p.add_argument("--sample", type=int, default=1024,
                    help="users per group per step for D2D's MMD when a dataset has > 2000 users")
+    p.add_argument("--lr", type=float, default=None,
+                   help="step size of every variant (default: each optimiser's, 1e-3)")
     p.add_argument("--variants", default="u2u,u2u-adam,d2d",
                    help="comma list of u2u, u2u-adam, u2u-code, d2d")
     args = p.parse_args()
-    print(f"attribute_unlearning: epochs={args.epochs} steps={args.steps} "
+    print(f"attribute_unlearning: epochs={args.epochs} steps={args.steps} lr={args.lr} "
           f"repeats={args.repeats} sample={args.sample} variants={args.variants}")
     torch.set_num_threads(2)
     ctx = RunContext(seed=0)
@@ -84,7 +88,7 @@ def main() -> None:
                 for variant in args.variants.split(","):
                     t = time.perf_counter()
                     loss, cfg = variant_config(variant, args.steps, args.sample
-                                               if split.train.n_users > 2000 else 0)
+                                               if split.train.n_users > 2000 else 0, args.lr)
                     un = unlearn_attribute(model.copy(), torch.from_numpy(codes), split.train,
                                            cfg, loss)
                     row(f"{name} {mname} {attr} {variant} ({time.perf_counter() - t:.0f}s)", un,
