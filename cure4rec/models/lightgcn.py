@@ -161,14 +161,18 @@ class LightGCN(TorchRecommender):
             g[:nu].index_add_(0, batch.users, gu)
             g[nu:].index_add_(0, items, gij)
             g_ego = layer_mean(adj, g, layers)  # gradient w.r.t. the ego tables
-            # L2 on the ego rows: reg·½(‖u‖²+‖i‖²+‖j‖²)/B, gradient reg/B per gathered row
-            ue = torch.index_select(user, 0, batch.users, out=u)
-            ije = torch.index_select(item, 0, items, out=ij)
+            # L2 on the ego rows: reg·½(‖u‖²+‖i‖²+‖j‖²)/B, i.e. reg/B × (times gathered) × row
+            # per table row (table-sized work instead of gathering the ego rows again)
             reg = self.config.reg
-            loss = loss + reg * (torch.dot(ue.reshape(-1), ue.reshape(-1))
-                                 + torch.dot(ije.reshape(-1), ije.reshape(-1))) / (2 * b)
-            grad_buffer(user).copy_(g_ego[:nu]).index_add_(0, batch.users, ue, alpha=reg / b)
-            grad_buffer(item).copy_(g_ego[nu:]).index_add_(0, items, ije, alpha=reg / b)
+            g_user = grad_buffer(user).copy_(g_ego[:nu])
+            g_item = grad_buffer(item).copy_(g_ego[nu:])
+            if reg:
+                cu = torch.bincount(batch.users, minlength=nu).to(user.dtype)
+                ci = torch.bincount(items, minlength=self.n_items).to(item.dtype)
+                g_user.addcmul_(user, cu.unsqueeze(1), value=reg / b)
+                g_item.addcmul_(item, ci.unsqueeze(1), value=reg / b)
+                loss = loss + reg * (torch.dot(cu, user.pow(2).sum(1))
+                                     + torch.dot(ci, item.pow(2).sum(1))) / (2 * b)
         return loss
 
     def __getstate__(self) -> dict[str, Any]:
