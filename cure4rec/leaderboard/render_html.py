@@ -88,8 +88,8 @@ def render_html(lb: Leaderboard) -> str:
            "<h1>cure4rec leaderboard</h1>", "<ul>"]
     out += [f"<li><code>{e(line)}</code></li>" for line in header_lines(lb)]
     out += ["</ul>", "<p>Mean ± std over seeds. ↑ higher is better, ↓ lower is better, ◎ "
-            "closest to the retrain reference is best (ratios: 1, gaps: 0); bold = best method; "
-            "empty = not measured on every seed. Click a column header to sort; open a "
+            "closest to the retrain reference is best (ratios: 1, gaps and lifts: 0); bold = "
+            "best method; empty = not measured on every seed. Click a column header to sort; open a "
             "<em>details</em> block for every metric of an aspect.</p>"]
     if uses_own_reference(lb):
         out.append(f"<p>{e(OWN_REFERENCE_NOTE)}</p>")

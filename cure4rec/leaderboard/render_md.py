@@ -66,8 +66,8 @@ def render_markdown(lb: Leaderboard) -> str:
     out += ["", "Headline metrics only; all metrics (with CIs, seed-noise levels and reference "
             "values) are in `leaderboard.csv` and `leaderboard.html`. Mean ± std over seeds "
             "(n = seeds present / seeds in the section). ↑ higher is better, ↓ lower is "
-            "better, ◎ closest to the retrain reference is best (ratios: 1, gaps: 0); bold = "
-            "best method. Empty cell: not measured on every seed.", ""]
+            "better, ◎ closest to the retrain reference is best (ratios: 1, gaps and lifts: "
+            "0); bold = best method. Empty cell: not measured on every seed.", ""]
     if uses_own_reference(lb):
         out += [OWN_REFERENCE_NOTE, ""]
     for s in lb.sections:
