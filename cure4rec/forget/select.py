@@ -200,11 +200,20 @@ def attribute(train: Interactions, fraction: float | None, ctx: RunContext,
     return Selection("attribute", np.zeros(len(train), dtype=bool), users, name)
 
 
+def check_fraction(fraction: Any, where: str = "fraction") -> None:
+    """A forget fraction is in (0, 1), or None for every eligible user."""
+    if fraction is None:
+        return
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+            or not 0.0 < float(fraction) < 1.0:
+        raise ConfigError(f"{where} must be in (0, 1) (e.g. 0.05 for 5%) or null (every "
+                          f"eligible user), got {fraction!r}")
+
+
 def make_forget_split(split: DataSplit, strategy: str, fraction: float | None = None,
                       seed: int = 0, unit: str = "users", **options: Any) -> ForgetSplit:
     """Select a forget set on `split.train` and build its manifest (ids, sha256, holdouts)."""
-    if fraction is not None and not 0.0 < float(fraction) < 1.0:
-        raise ConfigError(f"fraction must be in (0, 1) (e.g. 0.05 for 5%), got {fraction}")
+    check_fraction(fraction)
     opts = config_from_dict(ForgetOptions, {"unit": unit, **options}, "forget")
     fn = STRATEGIES.get(strategy)
     ctx = RunContext(seed=seed).child("forget").child(strategy)

@@ -193,7 +193,7 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                                          ctx, cfg.difficulty)
     if fs.request.kind == "attribute" and cfg.completeness:
         metrics.update(_attribute_attacks(fs, {"": unlearned, ".original": original}, ctx,
-                                          cfg, info))
+                                          cfg, info, {} if cache is None else cache))
     if cfg.mia and len(forget):
         template = references[0] if attack_template is None else attack_template
         metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
@@ -218,16 +218,18 @@ def evaluate_recovery(method: Any, model_spec: Any, fs: Any, ctx: RunContext,
 
 
 def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
-                       cfg: EvaluatorConfig, info: dict[str, Any]) -> dict[str, float]:
+                       cfg: EvaluatorConfig, info: dict[str, Any],
+                       cache: dict[Any, Any] | None = None) -> dict[str, float]:
     """Completeness of an attribute request: can the attribute still be inferred?
 
     The attribute-inference attack (`cure4rec.metrics.attribute_attack`) on each model's
     user representation, labels = the request's users' attribute classes. Keys
     `completeness.attr_{auc,bacc,f1}.<attacker>[<suffix>]` (suffix "" = this model,
     ".original"); chance: AUC 0.5, `completeness.attr_chance_bacc` = 1/K. The same seeds
-    (folds, balancing) for every model of the split, so the rows differ by the model only.
-    Models without a user embedding table (ensembles, RecBole) are skipped, with the reason
-    in `info["attribute_attack"]`.
+    (folds, balancing) for every model of the split, so the rows differ by the model only;
+    `cache` keeps the original's scores (it is attacked once for all the methods of a
+    split). Models without a user embedding table (ensembles, RecBole) are skipped, with
+    the reason in `info["attribute_attack"]`.
     """
     from cure4rec.fairness.embeddings import attribute_codes, user_representation
 
@@ -235,21 +237,34 @@ def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
     labels = np.full_like(codes, -1)
     labels[fs.request.users] = codes[fs.request.users]
     actx = RunContext(seed=ctx.seed, threads=ctx.threads).child("attribute-attack")
+    # Only the original is cached: it lives as long as its group, so its id cannot be
+    # reused by another model while the cache holds it (an unlearned model's could).
+    memo = {} if cache is None else cache
     out: dict[str, float] = {}
+    scores: dict[str, Any] = {}
     for suffix, model in models.items():
-        try:
-            emb = user_representation(model)
-        except ConfigError as exc:
-            info["attribute_attack"] = f"unavailable: {exc}"
-            return {}
-        for name, sc in attribute_attack(emb, labels, actx, cfg.attribute_attackers,
-                                         cfg.attribute_folds, cfg.attribute_repeats).items():
+        key = ("attribute-attack", getattr(fs, "sha256", id(fs)), ctx.seed, id(model),
+               cfg.attribute_attackers, cfg.attribute_folds, cfg.attribute_repeats)
+        if suffix == ".original" and key in memo:
+            scores = memo[key]
+        else:
+            try:
+                emb = user_representation(model)
+            except ConfigError as exc:
+                info["attribute_attack"] = f"unavailable: {exc}"
+                return {}
+            scores = attribute_attack(emb, labels, actx, cfg.attribute_attackers,
+                                      cfg.attribute_folds, cfg.attribute_repeats)
+            if suffix == ".original":
+                memo[key] = scores
+        for name, sc in scores.items():
             out.update({f"completeness.attr_auc.{name}{suffix}": sc.auc,
                         f"completeness.attr_bacc.{name}{suffix}": sc.balanced_accuracy,
                         f"completeness.attr_f1.{name}{suffix}": sc.f1})
-            out["completeness.attr_chance_bacc"] = sc.chance_balanced_accuracy
-            info["attribute_attack"] = {"attribute": fs.request.attribute, "classes": classes,
-                                        "n_per_class": sc.n_per_class}
+    first = next(iter(scores.values()))
+    out["completeness.attr_chance_bacc"] = first.chance_balanced_accuracy
+    info["attribute_attack"] = {"attribute": fs.request.attribute, "classes": classes,
+                                "n_per_class": first.n_per_class}
     return out
 
 

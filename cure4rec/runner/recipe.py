@@ -209,14 +209,11 @@ def build_regularizers(fairness: dict[str, Any], where: str = "recipe") -> list[
 
 def _check_forget(forget: ForgetSection, where: str) -> None:
     """Strategy options and fractions are checked now, not when the first cell runs."""
-    from cure4rec.forget.select import ForgetOptions
+    from cure4rec.forget.select import ForgetOptions, check_fraction
 
     opts = config_from_dict(ForgetOptions, dict(forget.options), where=f"{where}: forget.options")
     for fraction in as_list(forget.fraction):
-        if fraction is not None and not (isinstance(fraction, (int, float))
-                                         and 0.0 < float(fraction) < 1.0):
-            raise ConfigError(f"{where}: forget.fraction must be in (0, 1) (e.g. 0.05) or null "
-                              f"(every eligible user), got {fraction!r}")
+        check_fraction(fraction, f"{where}: forget.fraction")
     if "attribute" in as_list(forget.strategy) and opts.attribute is None:
         raise ConfigError(f"{where}: forget.strategy 'attribute' needs forget.options.attribute "
                           "(a user attribute column, e.g. gender)")

@@ -27,6 +27,7 @@ models: [{{name: bpr, config: {{dim: 16, epochs: 8, batch_size: 2048, lr: 0.01, 
 methods:
   - {{name: retrain}}
   - {{name: attribute-d2d, config: {{steps: 150, lr: 0.01, reg: param_l2}}}}
+  - {{name: attribute-u2u, config: {{steps: 50}}}}
 seeds: [0]
 evaluator: {{ks: [20], bootstrap: 0, neighbours_k: 20, difficulty: null, mia: false,
             attribute_attackers: [mlp, gb], attribute_folds: 3}}
@@ -52,10 +53,12 @@ def test_attribute_strategy_needs_the_attribute_option(tmp_path: Path) -> None:
 def test_deletion_and_attribute_methods_are_paired_with_their_requests(tmp_path: Path) -> None:
     recipe = load_recipe(_write(tmp_path, "[attribute, core]"), validate_components=False)
     assert set(unsupported_requests(recipe)) == {("attribute", "retrain"),
-                                                 ("core", "attribute-d2d")}
+                                                 ("core", "attribute-d2d"),
+                                                 ("core", "attribute-u2u")}
     methods = {(c.forget["strategy"], c.method["name"]) for c in expand_cells(recipe)
                if c.kind == "method"}
-    assert methods == {("attribute", "attribute-d2d"), ("core", "retrain")}
+    assert methods == {("attribute", "attribute-d2d"), ("attribute", "attribute-u2u"),
+                       ("core", "retrain")}
 
 
 @pytest.mark.slow
@@ -69,15 +72,18 @@ def test_attribute_cell_reports_the_attack_and_builds_a_leaderboard(tmp_path: Pa
 
     recipe = load_recipe(_write(tmp_path))
     summary = run_recipe(recipe, tmp_path / "res", progress=False)
-    assert len(summary.ran) == 3  # original, retrain (reference rows), attribute-d2d
+    assert len(summary.ran) == 4  # original, retrain (reference rows), d2d, u2u
     recs = {r["cell"]["method"]["name"] if r["kind"] == "method" else r["kind"]: r
             for r in load_records(find_records(tmp_path / "res"))}
     d2d, original = recs["attribute-d2d"]["metrics"], recs["original"]["metrics"]
     assert recs["attribute-d2d"]["split"]["id"].endswith("/attribute-gender-all/seed0")
-    # The attack is seeded by the cell, not the model: the method row's ".original" value is
-    # the original row's own value, to the last bit.
+    # The attack is seeded by the cell, not the model: each method row's ".original" value is
+    # the original row's own value, to the last bit (u2u reads it from the group's cache).
+    u2u = recs["attribute-u2u"]["metrics"]
     for att in ("mlp", "gb"):
-        assert d2d[f"completeness.attr_auc.{att}.original"] == original[f"completeness.attr_auc.{att}"]
+        key = f"completeness.attr_auc.{att}"
+        assert d2d[key + ".original"] == u2u[key + ".original"] == original[key]
+        assert u2u[key] != d2d[key]  # the unlearned models' own attacks are not cached
     assert original["completeness.attr_auc.mlp"] > 0.6  # gender leaks from a trained BPR
     assert d2d["completeness.attr_auc.mlp"] < original["completeness.attr_auc.mlp"] - 0.05
     assert d2d["completeness.attr_chance_bacc"] == 0.5
