@@ -2,7 +2,8 @@
 
 Input records are reduced to what the leaderboard reads and sorted; output is a
 `Leaderboard` of sections (dataset x forget setting x other settings), each with reference
-rows (`original`, `retrain`) and method rows, mean ± std over seeds. A row that lacks a seed
+rows (`original`, `retrain`) and method rows, mean ± 95% CI half-width over seeds (Student
+t); a "best" row is marked only when Welch's test separates it from the runner-up. A row that lacks a seed
 any other row of its section has, or a metric on any seed, gets an empty cell: partial
 coverage is never averaged. The header fingerprint is the sha256 of the canonical input.
 """
@@ -24,11 +25,14 @@ READ_FIELDS = ("config_hash", "kind", "cell", "dataset", "split", "seed", "metri
 
 @dataclass(frozen=True)
 class Stat:
-    """Mean and sample standard deviation of one metric over `n` seeds (None: no value)."""
+    """Mean, sample standard deviation and 95% CI half-width (Student t, n − 1 df) of one
+    metric over `n` seeds (None: no value); `values` are the per-seed values, seed order."""
 
     mean: float | None
     std: float | None
     n: int
+    ci: float | None = None
+    values: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,19 @@ OWN_REFERENCE_NOTE = ("* completeness (ratios, attacks' retrain values) judged a
                       "(exact ensembles); unmarked rows against the plain retrained model.")
 
 
+def protocol_of(rec: dict[str, Any]) -> str | None:
+    """The record's `evaluation_protocol` (None: records before cure4rec-eval/2)."""
+    return (rec.get("info") or {}).get("evaluation_protocol")
+
+
 def _view(rec: dict[str, Any]) -> dict[str, Any]:
     view = {k: rec[k] for k in READ_FIELDS}
-    kind = (rec.get("info") or {}).get("reference_kind")
+    info = rec.get("info") or {}
+    kind = info.get("reference_kind")
     if kind is not None:  # what completeness was judged against (records since schema 1)
         view["reference_kind"] = kind
+    if info.get("evaluation_protocol") is not None:
+        view["evaluation_protocol"] = info["evaluation_protocol"]
     return view
 
 
@@ -110,6 +122,11 @@ def _section_key(rec: dict[str, Any]) -> tuple[str, str]:
                                          "stream")}
     settings["params"] = cell["dataset"].get("params", {})
     settings["forget_seed"] = cell["forget"].get("seed", 0)
+    protocol = protocol_of(rec)
+    if protocol is not None:  # protocols never share a section (older records: unchanged keys)
+        settings["protocol"] = protocol
+        if cell["forget"]["strategy"] == "random":  # drawn from the cell seed
+            settings["forget_seed"] = "cell"
     ds, f = rec["dataset"], cell["forget"]
     opts = f.get("options") or {}
     if opts:  # only when set: sections of option-free recipes keep their keys
@@ -120,6 +137,8 @@ def _section_key(rec: dict[str, Any]) -> tuple[str, str]:
     frac = f["fraction"]
     share, frac_key = ("all", "all") if frac is None else (f"{100 * frac:g}%", f"{frac:.6f}")
     title = f"{ds['name']} v{ds.get('version', '')} · {strategy} {share} · settings {h}"
+    if protocol is not None:
+        title += f" · {protocol}"
     return f"{ds['name']}|{ds.get('version', '')}|{f['strategy']}|{frac_key}|{h}", title
 
 
@@ -145,13 +164,22 @@ def _varying(comps: list[dict[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
+def t_quantile(df: int, q: float = 0.975) -> float:
+    """Student-t quantile (scipy; the leaderboard's only statistics dependency)."""
+    from scipy.stats import t
+
+    return float(t.ppf(q, df))
+
+
 def _stat(values: list[float | None], n_expected: int) -> Stat:
     if len(values) != n_expected or any(v is None for v in values):
         return Stat(None, None, len(values))
     vs = [float(v) for v in values if v is not None]
     mean = sum(vs) / len(vs)
     std = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else 0.0
-    return Stat(round(mean, 6), round(std, 6), len(vs))
+    ci = t_quantile(len(vs) - 1) * std / math.sqrt(len(vs)) if len(vs) > 1 else None
+    return Stat(round(mean, 6), round(std, 6), len(vs),
+                None if ci is None else round(ci, 6), tuple(round(v, 6) for v in vs))
 
 
 def _metric_order(key: str) -> tuple[int, str]:
@@ -207,7 +235,7 @@ def target_value(section: Section, metric: str, model: str) -> float | None:
     row of the same model (None if there is none).
     """
     name = metric.split(".", 1)[-1]
-    if name.endswith(("_gap", "_lift")) or "_gap." in name:
+    if name.endswith(("_gap", "_lift")) or "_gap." in name or name in CALIBRATED:
         return 0.0
     if "_ratio" in name:
         return 1.0
@@ -216,24 +244,49 @@ def target_value(section: Section, metric: str, model: str) -> float | None:
     return ref[0] if ref else None
 
 
+CALIBRATED = ("calibrated", "calibrated_pairs")
+SEPARATION_ALPHA = 0.05
+
+
+def welch_p(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Two-sided Welch t-test p-value of two seed samples (1.0 when it is undefined)."""
+    from scipy.stats import ttest_ind
+
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    if max(a) == min(a) and max(b) == min(b):
+        return 1.0 if a[0] == b[0] else 0.0
+    p = float(ttest_ind(a, b, equal_var=False).pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
 def best_rows(section: Section, metric: str) -> set[int]:
-    """Indices of the method rows with the best mean of `metric` (for targets: closest)."""
+    """The method row with the best mean of `metric` (targets: closest to the ideal), only
+    when it is separated from the runner-up: Welch's t-test over seeds, p < 0.05 (on the
+    per-seed distances to the ideal for targets). Nothing is marked when nothing is
+    separated, with fewer than 2 seeds, or with ties.
+    """
     d = section.directions.get(metric)
-    vals: list[tuple[int, float]] = []
+    vals: list[tuple[int, float, tuple[float, ...]]] = []
     for i, r in enumerate(section.rows):
-        v = r.values[metric].mean
-        if r.role != "method" or v is None:
+        st = r.values[metric]
+        if r.role != "method" or st.mean is None:
             continue
         if d == "target":
             goal = target_value(section, metric, r.model)
             if goal is not None:
-                vals.append((i, abs(v - goal)))
+                vals.append((i, abs(st.mean - goal), tuple(abs(v - goal) for v in st.values)))
         else:
-            vals.append((i, v))
+            vals.append((i, st.mean, st.values))
     if d not in ("higher", "lower", "target") or not vals:
         return set()
-    best = (max if d == "higher" else min)(v for _, v in vals)
-    return {i for i, v in vals if v == best}
+    vals.sort(key=lambda t: -t[1] if d == "higher" else t[1])
+    if len(vals) == 1:
+        return set()
+    (i0, m0, v0), (_, m1, v1) = vals[0], vals[1]
+    if m0 == m1 or welch_p(v0, v1) >= SEPARATION_ALPHA:
+        return set()
+    return {i0}
 
 
 def format_value(x: float | None) -> str:
@@ -244,9 +297,10 @@ def format_value(x: float | None) -> str:
 
 
 def format_stat(s: Stat) -> str:
-    """`mean ± std` (std omitted for a single seed); empty for a missing value."""
+    """`mean ± h`, h the 95% CI half-width over seeds (omitted for a single seed); empty for
+    a missing value."""
     if s.mean is None:
         return ""
-    if s.n <= 1:
+    if s.n <= 1 or s.ci is None:
         return format_value(s.mean)
-    return f"{format_value(s.mean)} ± {format_value(s.std)}"
+    return f"{format_value(s.mean)} ± {format_value(s.ci)}"

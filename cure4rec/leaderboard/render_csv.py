@@ -8,7 +8,7 @@ import io
 from cure4rec.leaderboard.build import Leaderboard, aspect_of
 
 COLUMNS = ("section", "model", "method", "role", "metric", "aspect", "direction", "n",
-           "n_expected", "mean", "std")
+           "n_expected", "mean", "std", "ci95")
 
 
 def render_csv(lb: Leaderboard) -> str:
@@ -23,5 +23,6 @@ def render_csv(lb: Leaderboard) -> str:
                 w.writerow([s.title, row.model, row.method, row.role, m, aspect_of(m),
                             s.directions[m], len(row.seeds), len(s.seeds),
                             "" if st.mean is None else repr(st.mean),
-                            "" if st.std is None else repr(st.std)])
+                            "" if st.std is None else repr(st.std),
+                            "" if st.ci is None else repr(st.ci)])
     return buf.getvalue()

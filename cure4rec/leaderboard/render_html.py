@@ -87,9 +87,11 @@ def render_html(lb: Leaderboard) -> str:
            "<title>cure4rec leaderboard</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>cure4rec leaderboard</h1>", "<ul>"]
     out += [f"<li><code>{e(line)}</code></li>" for line in header_lines(lb)]
-    out += ["</ul>", "<p>Mean ± std over seeds. ↑ higher is better, ↓ lower is better, ◎ "
-            "closest to the retrain reference is best (ratios: 1, gaps and lifts: 0); bold = "
-            "best method; empty = not measured on every seed. Click a column header to sort; open a "
+    out += ["</ul>", "<p>Mean ± 95% CI half-width over seeds (Student t). ↑ higher is better, ↓ lower "
+            "is better, ◎ closest to the ideal is best (calibrated completeness, gaps and "
+            "lifts: 0; ratios: 1; else the retrain reference); bold = best method, only when "
+            "Welch's test over seeds separates it from the runner-up (p &lt; 0.05); empty = "
+            "not measured on every seed. Click a column header to sort; open a "
             "<em>details</em> block for every metric of an aspect.</p>"]
     if uses_own_reference(lb):
         out.append(f"<p>{e(OWN_REFERENCE_NOTE)}</p>")

@@ -64,10 +64,12 @@ def render_markdown(lb: Leaderboard) -> str:
     out = ["# cure4rec leaderboard", ""]
     out += [f"- {line}" for line in header_lines(lb)]
     out += ["", "Headline metrics only; all metrics (with CIs, seed-noise levels and reference "
-            "values) are in `leaderboard.csv` and `leaderboard.html`. Mean ± std over seeds "
-            "(n = seeds present / seeds in the section). ↑ higher is better, ↓ lower is "
-            "better, ◎ closest to the retrain reference is best (ratios: 1, gaps and lifts: "
-            "0); bold = best method. Empty cell: not measured on every seed.", ""]
+            "values) are in `leaderboard.csv` and `leaderboard.html`. Mean ± 95% CI half-width over seeds "
+            "(Student t; n = seeds present / seeds in the section). ↑ higher is better, ↓ "
+            "lower is better, ◎ closest to the ideal is best (calibrated completeness, gaps "
+            "and lifts: 0; ratios: 1; else the retrain reference); bold = best method, only "
+            "when Welch's test over seeds separates it from the runner-up (p < 0.05). Empty "
+            "cell: not measured on every seed. Definitions: docs/metrics.md.", ""]
     if uses_own_reference(lb):
         out += [OWN_REFERENCE_NOTE, ""]
     for s in lb.sections:

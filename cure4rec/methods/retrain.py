@@ -81,15 +81,25 @@ class SingleModelMethod(UnlearningMethod):
         return learn_single(self, train, valid, ctx)
 
 
-def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Interactions | None,
-                       ctx: RunContext, seeds: Sequence[int] = (0, 1, 2)) -> list[Recommender]:
-    """Oracle models trained on `retain`, one per seed offset (root seed = ctx.seed + offset).
+def reference_context(ctx: RunContext, kind: str, index: int) -> RunContext:
+    """The context of reference `index`: the cell's root seed, path ``<kind>/<index>``.
 
-    The spread between them is the seed-noise floor of every completeness distance.
+    Distinct cell seeds give disjoint references (a root seed + offset scheme made cells
+    s and s + 1 share all but one), and no reference shares a stream with the evaluated run.
+    """
+    return ctx.child(kind).child(str(int(index)))
+
+
+def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Interactions | None,
+                       ctx: RunContext, seeds: Sequence[int] = tuple(range(8))
+                       ) -> list[Recommender]:
+    """Oracle models trained on `retain`, one per reference index (`reference_context`).
+
+    Their spread is the noise floor of the calibrated completeness score.
     """
     out = []
     for s in seeds:
-        sctx = ctx.with_seed(ctx.seed + int(s)).child("retrain-reference")
+        sctx = reference_context(ctx, "retrain-reference", int(s))
         model = model_spec.build()
         model.fit(retain, valid, sctx)
         out.append(model)
@@ -98,14 +108,14 @@ def retrain_references(model_spec: ModelSpec, retain: Interactions, valid: Inter
 
 def method_references(method: UnlearningMethod, retain: Interactions,
                       valid: Interactions | None, ctx: RunContext,
-                      seeds: Sequence[int] = (0, 1)) -> list[Recommender]:
+                      seeds: Sequence[int] = (0, 1, 2)) -> list[Recommender]:
     """`method`'s own algorithm learned on `retain`, one per seed offset: A(D − D_f).
 
     The right yardstick for an exact method whose served model is not a single retrained
-    model (SISA, RecEraser, UltraRE ensembles). Own context path ("method-reference"), so no
-    reference shares a seed stream with the evaluated run.
+    model (SISA; RecEraser / UltraRE with strict re-partitioning). Own context path
+    (``method-reference/<j>``), so no reference shares a seed stream with the evaluated run.
     """
-    return [method.learn(retain, ctx.with_seed(ctx.seed + int(s)).child("method-reference"),
+    return [method.learn(retain, reference_context(ctx, "method-reference", int(s)),
                          valid=valid).model for s in seeds]
 
 

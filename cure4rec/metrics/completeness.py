@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +38,7 @@ from scipy.stats import wasserstein_distance
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.ranking import ranked
 
 EPS = 1e-12
 GROUPS = ("forgotten", "neighbours", "rest")
@@ -117,7 +119,8 @@ def js_divergence(s1: torch.Tensor, s2: torch.Tensor, tau: float = 1.0) -> np.nd
 
 
 def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512) -> np.ndarray:
-    """Percentile of each (u, i) among all items under `model` (1 = top), in pair order."""
+    """Mid-rank percentile of each (u, i) among all items under `model` (1 = top), in pair
+    order: (#lower + ½ #tied others) / (n_items − 1), so an all-equal row gives 0.5."""
     out = np.zeros(len(pairs))
     users = np.unique(pairs.user)
     for start in range(0, len(users), batch_users):
@@ -129,8 +132,10 @@ def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512)
         srt = torch.sort(s, dim=1).values
         for c in range(0, len(rows), 4096):  # bounded memory: ≤ 4096 × n_items at a time
             sl = slice(c, c + 4096)
-            below = torch.searchsorted(srt[local[sl]], own[sl, None]).squeeze(1)
-            out[rows[sl]] = below.to(torch.float64).numpy() / max(s.shape[1] - 1, 1)
+            lo = torch.searchsorted(srt[local[sl]], own[sl, None]).squeeze(1)
+            hi = torch.searchsorted(srt[local[sl]], own[sl, None], right=True).squeeze(1)
+            mid = lo.to(torch.float64) + 0.5 * (hi - lo - 1).to(torch.float64)
+            out[rows[sl]] = mid.numpy() / max(s.shape[1] - 1, 1)
     return out
 
 
@@ -156,7 +161,7 @@ def _distances(m: object, r0: object, users: np.ndarray, hist: sp.csr_matrix | N
                k: int, p: float, tau: float) -> dict[str, np.ndarray]:
     sm, s0 = _masked(m, users, hist), _masked(r0, users, hist)
     kk = min(k, sm.shape[1])
-    ov, rbo = overlap_and_rbo(torch.topk(sm, kk, 1).indices, torch.topk(s0, kk, 1).indices, p)
+    ov, rbo = overlap_and_rbo(ranked(sm, kk), ranked(s0, kk), p)
     return {"topk_overlap": 1 - ov, "rbo": 1 - rbo, "js": js_divergence(sm, s0, tau)}
 
 
@@ -166,23 +171,37 @@ def _pairs(n: int) -> list[tuple[int, int]]:
 
 def group_distances(unlearned: object, references: Sequence[object], users: np.ndarray,
                     history: Interactions | None, k: int = 20, p: float = 0.9,
-                    tau: float = 1.0, batch_users: int = 512) -> GroupDistances:
-    """Distances (1−overlap, 1−RBO, JS) of `users`: mean over references and over pairs."""
+                    tau: float = 1.0, batch_users: int = 512,
+                    cache: dict[Any, Any] | None = None) -> GroupDistances:
+    """Distances (1−overlap, 1−RBO, JS) of `users`: mean over references and over pairs.
+
+    The reference-pair part depends on the references and users only: with `cache` (a dict
+    reused across the methods of a group) it is computed once.
+    """
     if len(references) < 2:
         raise ConfigError("completeness needs ≥2 retrained reference models (two seeds)")
     hist = history.csr() if history is not None else None
     names = ("topk_overlap", "rbo", "js")
+    users = np.asarray(users)
+    key = ("seed-distances", tuple(id(r) for r in references), users.tobytes(), k, p, tau,
+           id(history))
+    cat = (lambda ds: {n: np.concatenate([d[n] for d in ds]) if ds else np.zeros(0)
+                       for n in names})
+    seed = cache[key][1] if cache is not None and key in cache else None
     parts: dict[str, list[dict[str, np.ndarray]]] = {"u": [], "s": []}
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
         dus = [_distances(unlearned, r, b, hist, k, p, tau) for r in references]
-        dss = [_distances(references[x], references[y], b, hist, k, p, tau)
-               for x, y in _pairs(len(references))]
         parts["u"].append({n: np.mean([d[n] for d in dus], axis=0) for n in names})
-        parts["s"].append({n: np.mean([d[n] for d in dss], axis=0) for n in names})
-    cat = (lambda ds: {n: np.concatenate([d[n] for d in ds]) if ds else np.zeros(0)
-                       for n in names})
-    return GroupDistances(np.asarray(users), cat(parts["u"]), cat(parts["s"]))
+        if seed is None:
+            dss = [_distances(references[x], references[y], b, hist, k, p, tau)
+                   for x, y in _pairs(len(references))]
+            parts["s"].append({n: np.mean([d[n] for d in dss], axis=0) for n in names})
+    if seed is None:
+        seed = cat(parts["s"])
+        if cache is not None:  # the entry holds the references and history: ids stay valid
+            cache[key] = ((tuple(references), history), seed)
+    return GroupDistances(users, cat(parts["u"]), seed)
 
 
 def forgotten_rank(unlearned: object, references: Sequence[object], forget: Interactions,
@@ -242,13 +261,15 @@ def _raw(d: np.ndarray, dist: str) -> float:
 
 def completeness_metrics(unlearned: object, references: Sequence[object], groups: UserGroups,
                          retain: Interactions, forget: Interactions, k: int = 20,
-                         p: float = 0.9, tau: float = 1.0, original: object | None = None
+                         p: float = 0.9, tau: float = 1.0, original: object | None = None,
+                         cache: dict[Any, Any] | None = None
                          ) -> tuple[dict[str, float], dict[str, GroupDistances]]:
-    """All retrain-referenced completeness metrics (keys without the aspect prefix)."""
+    """The retrain-referenced diagnostics (keys without the aspect prefix; not the headline,
+    which is `cure4rec.metrics.calibrated`)."""
     out: dict[str, float] = {}
     per_group: dict[str, GroupDistances] = {}
     for name, users in groups.items():
-        gd = group_distances(unlearned, references, users, retain, k, p, tau)
+        gd = group_distances(unlearned, references, users, retain, k, p, tau, cache=cache)
         per_group[name] = gd
         for dist in ("topk_overlap", "rbo", "js"):
             out[f"{dist}_ratio.{name}"] = gd.ratio(dist)

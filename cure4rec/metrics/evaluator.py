@@ -1,10 +1,18 @@
 """The four-aspect evaluator: utility, completeness, efficiency and fairness of one cell.
 
-`evaluate_cell` scores an unlearned model against the original and ≥2 retrained references
-(different seeds, trained on `fs.retain`); `evaluate_reference` scores a reference row
-(original / retrain) on utility and fairness only. Keys are flat ``aspect.name`` strings,
-each resolved by `cure4rec.metrics.catalog.metric_info`; values are not rounded.
+`evaluate_cell` scores an unlearned model against the model the method learned (its own
+`learn` output, the "original" of this cell) and N ≥ 3 retrained references (independent
+seeds, trained on `fs.retain`); `evaluate_reference` scores a reference row (original /
+retrain) on utility and fairness only. Keys are flat ``aspect.name`` strings, each resolved by
+`cure4rec.metrics.catalog.metric_info`; values are not rounded. The completeness headline is
+`completeness.calibrated` (`cure4rec.metrics.calibrated`); the rest are diagnostics.
 Definitions: docs/metrics.md.
+
+Evaluation protocol `EVALUATION_PROTOCOL` (recorded in every record): test rankings exclude
+each user's train *and* validation items (``cure4rec-compat``: train only, as CURE4Rec), the
+same history for every row (the forgotten users' deleted items are excluded for the
+original, the unlearned and the retrained model alike), ties broken by a seeded random item
+order (never by item index), N references on disjoint seed paths.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics import fairness as fair
 from cure4rec.metrics.attribute_attack import ATTACKERS, attribute_attack
+from cure4rec.metrics.calibrated import ReferenceStats, headline_unit
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
@@ -31,6 +40,8 @@ from cure4rec.metrics.recovery import recovery_metrics
 from cure4rec.metrics.unlearning_mia import train_unlearning_attack, unlearning_mia
 
 log = logging.getLogger(__name__)
+
+EVALUATION_PROTOCOL = "cure4rec-eval/2"
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,8 @@ class EvaluatorConfig:
     mia: bool = True
     mia_user_level: bool = True
     unlearning_mia: bool = True
-    mio: bool = True
+    calibrated: bool = True
+    mio: bool = False
     recovery: bool = False
     bootstrap: int = 1000
     neighbours_k: int = 500
@@ -93,6 +105,23 @@ class CellResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def ranking_history(fs: Any, mode: str = "standard") -> Interactions:
+    """The items excluded from every test ranking of `fs`, the same for every row.
+
+    ``standard``: the full train set (forgotten pairs included: they are never test items,
+    and excluding them for every model keeps the candidate sets equal) plus every validation
+    pair (retained users' and the forgotten users' held-out ones); ``cure4rec-compat``: the
+    train set only (CURE4Rec does not mask validation items).
+    """
+    hist = fs.train
+    if mode == "cure4rec-compat":
+        return hist
+    for part in (fs.valid, getattr(fs, "holdout_valid", None)):
+        if part is not None and len(part):
+            hist = hist.concat(part)
+    return hist
+
+
 def _utility(model: object, history: Interactions, test: Interactions, cfg: EvaluatorConfig,
              prefix: str) -> tuple[dict[str, float], RankingResult]:
     res = evaluate_ranking(model, history, test, cfg.ks, cfg.mode)  # type: ignore[arg-type]
@@ -131,14 +160,19 @@ def _efficiency(learn: Timing | None, unlearn: Timing | None, retrain: Timing | 
     return out
 
 
-def evaluate_reference(fs: Any, model: object, history: Interactions, ctx: RunContext,
+def evaluate_reference(fs: Any, model: object, history: Interactions | None, ctx: RunContext,
                        config: EvaluatorConfig | None = None) -> CellResult:
-    """Utility and fairness of a reference model (the original or a retrain) on `fs`."""
+    """Utility and fairness of a reference model (the original or a retrain) on `fs`.
+
+    `history` is accepted for compatibility and ignored: every row ranks with
+    `ranking_history(fs)`, so the rows of a section are comparable.
+    """
     cfg = config or EvaluatorConfig()
     ctx = ctx.child("evaluate-reference")
-    metrics, res = _utility(model, history, fs.test, cfg, "utility.")
+    hist = ranking_history(fs, cfg.mode)
+    metrics, res = _utility(model, hist, fs.test, cfg, "utility.")
     if len(fs.holdout_test):
-        metrics.update(_utility(model, history, fs.holdout_test, cfg, "utility.forgotten.")[0])
+        metrics.update(_utility(model, hist, fs.holdout_test, cfg, "utility.forgotten.")[0])
     metrics.update(_fairness(res, fs.retain, ctx, cfg, None))
     info: dict[str, Any] = {"mode": cfg.mode, "n_users": int(len(res.users)),
                             "evaluator": config_to_dict(cfg)}
@@ -171,22 +205,26 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
     forget: Interactions = fs.request.forget
     groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
                          cfg.neighbours_k)
-    metrics, res = _utility(unlearned, fs.retain, fs.test, cfg, "utility.")
+    hist = ranking_history(fs, cfg.mode)
+    metrics, res = _utility(unlearned, hist, fs.test, cfg, "utility.")
     if fs.request.kind != "attribute":  # nothing deleted: no forget set, no neighbours
         nb = res.restrict(groups.neighbours)
         metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
     if len(fs.holdout_test):
-        metrics.update(_utility(unlearned, fs.retain, fs.holdout_test, cfg,
+        metrics.update(_utility(unlearned, hist, fs.holdout_test, cfg,
                                 "utility.forgotten.")[0])
     metrics.update(_fairness(res, fs.retain, ctx, cfg, shard_of_user))
     metrics.update(_efficiency(learn_timing, unlearn_timing, retrain_timing, stream_timings))
     info: dict[str, Any] = {"mode": cfg.mode, "evaluator": config_to_dict(cfg),
                             "groups": {g: int(len(u)) for g, u in groups.items()},
                             "n_stream_requests": len(stream_timings or ())}
+    if cfg.completeness and cfg.calibrated and len(forget):
+        metrics.update(calibrated_metrics(fs, original, unlearned, references,
+                                          {} if cache is None else cache))
     if cfg.completeness and len(forget):
         comp, per_group = completeness_metrics(
             unlearned, references, groups, fs.retain, forget, cfg.completeness_k, cfg.rbo_p,
-            cfg.js_tau, original)
+            cfg.js_tau, original, cache)
         metrics.update({f"completeness.{k}": v for k, v in comp.items()})
         if cfg.difficulty:
             info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
@@ -200,6 +238,37 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                                 {} if cache is None else cache))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
     return CellResult(metrics, info)
+
+
+def calibrated_metrics(fs: Any, original: object, unlearned: object,
+                       references: Sequence[object], cache: dict[Any, Any]) -> dict[str, float]:
+    """``completeness.calibrated*``: the headline score, its z / p / noise / verdict, the
+    same for the method's original (`.original`) and the pair-level variant (`_pairs`).
+
+    Candidates exclude the retained history and the validation pairs (as for utility, minus
+    the forgotten pairs themselves). The references' statistics are computed once per group
+    (`cache`; the entry holds the reference objects, so their ids stay valid).
+    """
+    forget: Interactions = fs.request.forget
+    hist = fs.retain.concat(fs.valid) if len(fs.valid) else fs.retain
+    out: dict[str, float] = {}
+    units = [(headline_unit(fs.request.kind), "completeness.calibrated")]
+    if units[0][0] != "pairs":
+        units.append(("pairs", "completeness.calibrated_pairs"))
+    for unit, prefix in units:
+        key = ("calibrated", getattr(fs, "sha256", id(fs)), unit,
+               tuple(id(r) for r in references))
+        if key not in cache:
+            cache[key] = (tuple(references), ReferenceStats.build(references, forget, hist, unit))
+        stats: ReferenceStats = cache[key][1]
+        res = stats.score(unlearned, forget, hist)
+        if prefix == "completeness.calibrated":
+            out.update(res.as_metrics(prefix))
+            out[f"{prefix}.original"] = stats.score(original, forget, hist).score
+            out[f"{prefix}.n_references"] = float(res.n_references)
+        else:
+            out.update({prefix: res.score, f"{prefix}.z": res.z, f"{prefix}.p": res.p})
+    return out
 
 
 def evaluate_recovery(method: Any, model_spec: Any, fs: Any, ctx: RunContext,

@@ -1,9 +1,12 @@
 """Full-ranking utility metrics: NDCG, Recall, HR, Precision, MRR at k, per user.
 
-Each user's ranking covers every item not in their `history` (the train set the model was
-fitted on). Users without test items are skipped. Tied scores are ranked by item index
-(lower first, a stable sort), so results never depend on `torch.topk`'s unspecified tie
-order. Computation runs in user batches, so memory is bounded by `batch_users × n_items`
+Each user's ranking covers every item not in their `history` (the evaluator passes the
+train and validation items, the same for every model of a section). Users without test items
+are skipped. Tied scores are ordered by a fixed, seeded random permutation of the items
+(`tie_order`), never by item index: an all-zero row (an ALS user who never trained) would
+otherwise rank items 0, 1, 2, ... — which track popularity in most datasets — and score far
+above chance. The order is the same on every run, so results never depend on `torch.topk`'s
+unspecified tie order either. Computation runs in user batches, so memory is bounded by `batch_users × n_items`
 whatever the catalogue size.
 
 Modes:
@@ -17,6 +20,7 @@ Modes:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -79,9 +83,24 @@ def _masked_scores(score: ScoreFn, users: np.ndarray, history: sp.csr_matrix | N
     return s
 
 
-def _ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Top-`k` columns per row; ties go to the lower item index (stable sort), not to chance."""
-    return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+TIE_SEED = 20240927
+
+
+@functools.lru_cache(maxsize=8)
+def tie_order(n_items: int) -> torch.Tensor:
+    """The fixed random item permutation that breaks score ties (seeded by `n_items`)."""
+    rng = np.random.default_rng(np.random.SeedSequence(TIE_SEED, spawn_key=(n_items,)))
+    return torch.from_numpy(rng.permutation(n_items).astype(np.int64))
+
+
+def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Top-`k` item indices per row; ties in the seeded random order of `tie_order`."""
+    perm = tie_order(scores.shape[1])
+    idx = torch.sort(scores[:, perm], dim=1, descending=True, stable=True).indices[:, :k]
+    return perm[idx]
+
+
+_ranked = ranked
 
 
 def top_k(model: object, users: np.ndarray | Sequence[int], k: int,

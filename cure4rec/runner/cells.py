@@ -103,12 +103,23 @@ def unsupported_requests(recipe: Recipe) -> list[tuple[str, str]]:
     return out
 
 
-def _forget_def(strategy: str, fraction: float | None, recipe: Recipe) -> dict[str, Any]:
+SEEDED_STRATEGIES = ("random",)
+
+
+def forget_seed(strategy: str, recipe_seed: int, cell_seed: int) -> int:
+    """The forget-selection seed of a cell: the cell seed for random selections (each seed
+    draws its own forget set, so "± over seeds" covers the choice of users), the recipe's
+    `forget.seed` for deterministic ones (core / edge: the same users on every seed)."""
+    return int(cell_seed) if strategy in SEEDED_STRATEGIES else int(recipe_seed)
+
+
+def _forget_def(strategy: str, fraction: float | None, recipe: Recipe, seed: int
+                ) -> dict[str, Any]:
     """The forget part of a cell definition (`options` only when set, so that recipes
     without options keep their config hashes)."""
     out: dict[str, Any] = {"strategy": strategy,
                            "fraction": None if fraction is None else float(fraction),
-                           "seed": recipe.forget.seed}
+                           "seed": forget_seed(strategy, recipe.forget.seed, seed)}
     if recipe.forget.options:
         out["options"] = dict(recipe.forget.options)
     return out
@@ -135,7 +146,7 @@ def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]
                              as_list(recipe.forget.fraction), models, recipe.seeds)
     for ds, strategy, fraction, model, seed in grid:
         base = {"dataset": {"name": ds, "params": dict(recipe.dataset.params)}, "split": split,
-                "forget": _forget_def(strategy, fraction, recipe),
+                "forget": _forget_def(strategy, fraction, recipe, seed),
                 "model": {"name": model.name, "config": dict(model.config)}, "seed": int(seed)}
         for kind in REFERENCE_KINDS:
             cells.append(CellSpec(kind=kind, method={"name": kind, "config": {}},

@@ -79,16 +79,20 @@ def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommende
 
 
 def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
-    """Retrain-from-scratch references on the retain set, one per reference seed (cached).
+    """Retrain-from-scratch references on the retain set, one per reference index (cached).
 
-    Seed path as in `cure4rec.methods.retrain.retrain_references`: root seed + offset.
+    Seed path as in `cure4rec.methods.retrain.retrain_references`: the cell's root seed and
+    the path ``retrain-reference/<j>``, so references of different cell seeds are disjoint
+    draws (never root seed + offset, which made seeds s and s + 1 share references).
     """
+    from cure4rec.methods.retrain import reference_context
+
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     regs = regularizers_of(spec)
     out = []
-    for j in range(int(spec.references.get("retrain_seeds", 2))):
-        key = model_key(f"retrain{j}", fs.sha256, spec.model, spec.seed, spec.fairness)
-        sctx = ctx.with_seed(ctx.seed + j).child("retrain-reference")
+    for j in range(int(spec.references.get("retrain_seeds", 8))):
+        key = model_key(f"retrain-ref/{j}", fs.sha256, spec.model, spec.seed, spec.fairness)
+        sctx = reference_context(ctx, "retrain-reference", j)
         out.append(cached_model(spec.cache_dir, key, mspec,
                                 functools.partial(_fit, mspec, fs.retain, fs.valid, sctx, regs)))
     return out
@@ -130,7 +134,7 @@ def _mean_timing(ts: list[Timing]) -> Timing:
 def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
     """Run one cell and return its record (not yet written)."""
     from cure4rec.config import config_from_dict
-    from cure4rec.metrics.evaluator import EvaluatorConfig, evaluate_reference
+    from cure4rec.metrics.evaluator import EVALUATION_PROTOCOL, EvaluatorConfig, evaluate_reference
 
     spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
     fs = forget_split_of(spec)
@@ -151,6 +155,7 @@ def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
         metrics, info, timings, method_desc = _run_method(spec, fs, ctx, cfg, original,
                                                           ref_models, retrain_t, timings,
                                                           attack_cache)
+    info["evaluation_protocol"] = EVALUATION_PROTOCOL
     return make_record(spec.definition(), dataset=_dataset_ref(fs),
                        split={"id": fs.split_id, "sha256": fs.sha256}, metrics=metrics,
                        timings=timings, info=_jsonable(info), method=method_desc)
@@ -182,7 +187,10 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     # Sharded methods serve a ShardedRecommender whose `user_shard` (after unlearning: the
     # partition of the retained data) gives shardGF; other models have no shards.
     shard = model.user_shard if isinstance(model, ShardedRecommender) else None
-    cell = evaluate_cell(fs, original, model, refs_used, ctx.child("eval"), config=cfg,
+    # The "before" of this cell is the model the method itself learned (an ensemble for
+    # sharded methods), not the group's plain original: the unlearning MIA, the `.original`
+    # keys and the calibrated score of the original compare against what was unlearned.
+    cell = evaluate_cell(fs, state.model, model, refs_used, ctx.child("eval"), config=cfg,
                          learn_timing=state.timing, unlearn_timing=unlearn_t,
                          retrain_timing=retrain_t, stream_timings=stream_timings,
                          shard_of_user=shard, cache=attack_cache, attack_template=refs[0])
@@ -209,8 +217,8 @@ def _references_for(spec: CellSpec, method: Any, fs: Any, ctx: RunContext,
     kind = reference_kind(spec.references, method.card)
     if kind == "retrain":
         return kind, retrains
-    n = int(spec.references.get("method_seeds") or spec.references.get("retrain_seeds", 2))
-    refs = method_references(method, fs.retain, fs.valid, ctx, range(max(n, 2)))
+    n = int(spec.references.get("method_seeds") or spec.references.get("retrain_seeds", 8))
+    refs = method_references(method, fs.retain, fs.valid, ctx, range(max(n, 3)))
     log.info("%s: %d method references learned on the retained data", method.card.name,
              len(refs))
     return kind, refs

@@ -10,7 +10,7 @@ import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
-from cure4rec.metrics.ranking import evaluate_ranking, top_k
+from cure4rec.metrics.ranking import evaluate_ranking, tie_order, top_k
 
 L2_3, L2_4, L2_5 = math.log2(3), 2.0, math.log2(5)
 
@@ -65,13 +65,22 @@ def test_history_excluded_and_mrr() -> None:
     assert top_k(_fixed(SCORES), [0], 2, history=hist).tolist() == [[2, 3]]
 
 
-def test_ties_go_to_lower_item_index() -> None:
-    flat = [[0.5] * 5] * 3
-    test = _inter([(0, 4), (1, 0)])
-    res = evaluate_ranking(_fixed(flat), None, test, ks=(1, 4))
-    assert list(res.per_user["hr@4"]) == [0.0, 1.0]
-    assert list(res.per_user["ndcg@1"]) == [0.0, 1.0]
-    assert top_k(_fixed(flat), [0, 1], 3).tolist() == [[0, 1, 2]] * 2
+def test_ties_follow_the_seeded_random_order_not_item_index() -> None:
+    # An all-equal row (an ALS user who never trained): index order would put items 0..19
+    # (the popular head in most datasets) on top and score far above chance.
+    n = 1000
+    flat = [[0.0] * n] * 3
+    head = _inter([(0, i) for i in range(20)] + [(1, 999)], n_items=n)
+    res = evaluate_ranking(_fixed(flat), None, head, ks=(20,))
+    order = tie_order(n)
+    top = top_k(_fixed(flat), [0, 1], 20)
+    assert top.tolist() == [order[:20].tolist()] * 2  # the same fixed order on every call
+    assert sorted(order.tolist()) == list(range(n)) and order[:20].tolist() != list(range(20))
+    expected_hits = len(set(order[:20].tolist()) & set(range(20)))
+    assert res.per_user["recall@20"][0] == expected_hits / 20 < 0.2  # chance: 20/1000 each
+    assert tie_order(n).tolist() == order.tolist()
+    # Non-tied scores still rank by score.
+    assert top_k(_fixed([[0.1, 0.9, 0.5]]), [0], 2).tolist() == [[1, 2]]
 
 
 def test_bad_arguments_and_empty() -> None:

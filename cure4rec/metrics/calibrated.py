@@ -1,0 +1,195 @@
+"""Calibrated completeness: the unlearned model against the distribution of N retrained models.
+
+The headline of the completeness aspect (docs/metrics.md, "Calibrated completeness").
+
+Per example e of the forgotten data, a statistic s(M, e) under a model M:
+- ``pairs``: the forgotten pair's *percentile* in its user's ranking, over the candidate
+  items outside the user's retained history (1 = top, 0 = bottom; ties get mid-ranks, so an
+  all-zero ALS cold row puts every item at 0.5, never at its index order);
+- ``users``: for user requests, the user's mean percentile over their forgotten pairs (the
+  user-level feature an attacker holding the served model reads: "are this user's deleted
+  items still ranked high?"); every forgotten user weighs the same.
+
+With references R_1..R_N (N ≥ 3; models retrained from scratch on D − D_f, independent
+seeds), the *position* of a value v among the references is
+``pos(v; e) = (#{j : s(R_j, e) < v} + ½ #{j : s(R_j, e) = v}) / N``  ∈ [0, 1] (mid-ranks),
+and the score of a model is
+
+    score(M) = 2 · mean_e pos(s(M, e); e) − 1   ∈ [−1, 1].
+
++1: every forgotten example ranked above every retrain ("remembers"); −1: below every
+retrain ("over-forgets", itself a tell an attacker can use); 0: as a typical retrain.
+
+Null (noise floor) by leave-one-out: each reference R_j scored against the other N − 1
+gives null_j (they sum to 0 exactly, the mid-rank identity); noise = sd(null_j) (floored
+at `NOISE_FLOOR`, the resolution below which two scores are not told apart, so that fully
+deterministic references, e.g. ALS cold rows, give finite values). The test statistic is
+the prediction-interval z = score / (noise · √(1 + 1/N)) with a two-sided p-value from
+Student's t with N − 1 degrees of freedom (the N null values estimate the spread). Verdict at
+level α: ``remembers`` (z > 0, p < α), ``over-forgets`` (z < 0, p < α), else
+``indistinguishable``. Validity is shown by the dose-response benchmark
+(`benchmarks/completeness_validity.py`), not assumed.
+
+This is the rank form of the per-example retrain-ensemble tests (U-LiRA's per-example
+Gaussians, KLoM's per-example margin distributions, the NeurIPS 2023 challenge's per-example
+ε): rank positions need no distributional fit per example, are scale-free across models, and
+are defined under ties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.stats import t as student_t
+
+from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
+
+NOISE_FLOOR = 1e-3
+ALPHA = 0.05
+VERDICTS = {1: "remembers", 0: "indistinguishable", -1: "over-forgets"}
+UNITS = ("users", "pairs")
+
+
+def forget_percentiles(model: object, pairs: Interactions, history: Interactions | None = None,
+                       batch_users: int = 256) -> np.ndarray:
+    """Mid-rank percentile of each (u, i) of `pairs` among u's candidate items, in pair order.
+
+    Candidates: every item outside u's `history` (the pair's own item always stays a
+    candidate). ``(#lower + ½ #tied others) / (#candidates − 1)``: 1 = top, 0 = bottom, 0.5
+    for a row of equal scores. Memory: ``batch_users × n_items`` floats at a time.
+    """
+    out = np.zeros(len(pairs))
+    if len(pairs) == 0:
+        return out
+    hist = history.csr() if history is not None else None
+    users = np.unique(pairs.user)
+    order = np.argsort(pairs.user, kind="stable")
+    bounds = np.searchsorted(pairs.user[order], users)
+    bounds = np.r_[bounds, len(order)]
+    for start in range(0, len(users), batch_users):
+        b = users[start:start + batch_users]
+        s = model.score(b).detach().to("cpu", torch.float64).numpy()  # type: ignore[attr-defined]
+        for r, u in enumerate(b):
+            rows = order[bounds[start + r]:bounds[start + r + 1]]
+            row = s[r]
+            items = pairs.item[rows]
+            if hist is not None:
+                h = hist.indices[hist.indptr[u]:hist.indptr[u + 1]]
+                h = h[~np.isin(h, items)]
+                row = np.delete(row, h) if len(h) else row
+                # positions of the pair items in the reduced row
+                own = s[r, items]
+            else:
+                own = row[items]
+            srt = np.sort(row)
+            lo = np.searchsorted(srt, own, side="left")
+            hi = np.searchsorted(srt, own, side="right")
+            n = max(len(srt) - 1, 1)
+            out[rows] = (lo + 0.5 * (hi - lo - 1)) / n
+    return out
+
+
+def example_stats(pct: np.ndarray, pairs: Interactions, unit: str) -> np.ndarray:
+    """Per-example statistics from pair percentiles: the pairs themselves, or user means."""
+    if unit == "pairs":
+        return pct
+    if unit != "users":
+        raise ConfigError(f"calibrated completeness unit {unit!r}: use one of {UNITS}")
+    users, inv = np.unique(pairs.user, return_inverse=True)
+    return np.bincount(inv, weights=pct, minlength=len(users)) / np.bincount(inv)
+
+
+def positions(values: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """Mid-rank position of each `values[e]` among `refs[:, e]` (shape [N, E]), in [0, 1]."""
+    refs = np.asarray(refs, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)[None, :]
+    below = (refs < v).sum(0)
+    tied = (refs == v).sum(0)
+    return (below + 0.5 * tied) / refs.shape[0]
+
+
+def rank_score(values: np.ndarray, refs: np.ndarray) -> float:
+    """2 · mean position − 1 ∈ [−1, 1] (0 without examples)."""
+    if refs.shape[1] == 0:
+        return 0.0
+    return float(2.0 * positions(values, refs).mean() - 1.0)
+
+
+def null_scores(refs: np.ndarray) -> np.ndarray:
+    """Leave-one-out scores: each reference against the other N − 1."""
+    n = refs.shape[0]
+    return np.array([rank_score(refs[j], np.delete(refs, j, axis=0)) for j in range(n)])
+
+
+@dataclass(frozen=True)
+class CalibratedScore:
+    """One model's calibrated completeness against N references."""
+
+    score: float
+    z: float
+    p: float
+    noise: float
+    n_references: int
+    n_examples: int
+
+    @property
+    def verdict_code(self) -> int:
+        """+1 remembers, −1 over-forgets, 0 indistinguishable (at level `ALPHA`)."""
+        if self.p >= ALPHA:
+            return 0
+        return 1 if self.z > 0 else -1
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.verdict_code]
+
+    def as_metrics(self, prefix: str) -> dict[str, float]:
+        """``prefix``, ``prefix.z``, ``.p``, ``.noise``, ``.verdict`` (code), ``.n_examples``."""
+        return {prefix: self.score, f"{prefix}.z": self.z, f"{prefix}.p": self.p,
+                f"{prefix}.noise": self.noise, f"{prefix}.verdict": float(self.verdict_code),
+                f"{prefix}.n_examples": float(self.n_examples)}
+
+
+def calibrate(values: np.ndarray, refs: np.ndarray, null: np.ndarray | None = None
+              ) -> CalibratedScore:
+    """Score `values` (per example) against `refs` ([N, E]) with the leave-one-out null."""
+    refs = np.asarray(refs, dtype=np.float64)
+    n = refs.shape[0]
+    if n < 3:
+        raise ConfigError(f"calibrated completeness needs ≥3 retrain references, got {n}")
+    null = null_scores(refs) if null is None else null
+    noise = max(float(np.sqrt(np.sum(null ** 2) / (n - 1))), NOISE_FLOOR)
+    score = rank_score(values, refs)
+    z = score / (noise * np.sqrt(1.0 + 1.0 / n))
+    p = float(2.0 * student_t.sf(abs(z), df=n - 1))
+    return CalibratedScore(score, float(z), p, noise, n, int(refs.shape[1]))
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    """The references' per-example statistics of one forget set (shared by every method)."""
+
+    unit: str
+    refs: np.ndarray
+    null: np.ndarray
+
+    @classmethod
+    def build(cls, references: Sequence[object], forget: Interactions,
+              history: Interactions | None, unit: str) -> ReferenceStats:
+        refs = np.stack([example_stats(forget_percentiles(m, forget, history), forget, unit)
+                         for m in references])
+        return cls(unit, refs, null_scores(refs))
+
+    def score(self, model: object, forget: Interactions, history: Interactions | None
+              ) -> CalibratedScore:
+        vals = example_stats(forget_percentiles(model, forget, history), forget, self.unit)
+        return calibrate(vals, self.refs, self.null)
+
+
+def headline_unit(request_kind: str) -> str:
+    """`users` for user requests (one example per forgotten user), else `pairs`."""
+    return "users" if request_kind == "users" else "pairs"
