@@ -315,7 +315,7 @@ def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
         key = ("attribute-attack", getattr(fs, "sha256", id(fs)), ctx.seed, id(model),
                cfg.attribute_attackers, cfg.attribute_folds, cfg.attribute_repeats)
         if suffix == ".original" and key in memo:
-            scores = memo[key]
+            scores = memo[key][1]
         else:
             try:
                 emb = user_representation(model)
@@ -324,8 +324,8 @@ def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
                 return {}
             scores = attribute_attack(emb, labels, actx, cfg.attribute_attackers,
                                       cfg.attribute_folds, cfg.attribute_repeats)
-            if suffix == ".original":
-                memo[key] = scores
+            if suffix == ".original":  # the entry holds the model: its id stays valid
+                memo[key] = (model, scores)
         for name, sc in scores.items():
             out.update({f"completeness.attr_auc.{name}{suffix}": sc.auc,
                         f"completeness.attr_bacc.{name}{suffix}": sc.balanced_accuracy,

@@ -172,7 +172,8 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     method = make_method(spec.method["name"], mspec, spec.method["config"],
                          regularizers=regularizers_of(spec))
     ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
-    state = method.learn(fs.train, ctx, valid=fs.valid)
+    state = shared_state(method, fs, ctx, original, timings["original_fit"]) or method.learn(
+        fs.train, ctx, valid=fs.valid)
     stream_timings = None
     n_req = int((spec.stream or {}).get("n_requests", 1))
     if n_req > 1:
@@ -199,6 +200,27 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
     info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used)}
     return metrics, info, timings, method.describe()
+
+
+def shared_state(method: Any, fs: Any, ctx: RunContext, original: Recommender,
+                 fit_timing: dict[str, float]) -> Any:
+    """The learned state of a plain single-model method, from the group's original.
+
+    Such a method's `learn` is one model of the cell's spec fitted on the train set — the
+    group's original, already trained (and cached): it is shared instead of trained again,
+    so every single-model method unlearns from the very model the `original` row reports.
+    Methods copy `state.model` before changing it. None for anything else (sharded
+    methods, methods with their own `_learn`), which learn as usual.
+    """
+    from cure4rec.methods.retrain import SingleModelMethod
+
+    if not isinstance(method, SingleModelMethod) or (
+            type(method)._learn is not SingleModelMethod._learn):
+        return None
+    from cure4rec.methods.base import LearnedState
+
+    lctx = ctx.child(f"{method.card.name}-learn")
+    return LearnedState(original, fs.train, {"ctx": lctx}, Timing(**fit_timing), fs.valid)
 
 
 def reference_kind(references: dict[str, Any], card: Any) -> str:
