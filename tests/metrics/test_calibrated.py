@@ -116,3 +116,28 @@ def test_reference_stats_scores_models() -> None:
     assert stats.score(Fixed(sunk), pairs, None).verdict == "over-forgets"
     fresh = stats.score(Fixed(rng.standard_normal((n_users, n_items))), pairs, None)
     assert fresh.verdict == "indistinguishable"
+
+
+TINY = {"bpr": {"dim": 16, "epochs": 25, "lr": 0.01, "batch_size": 1024, "patience": 100},
+        "wmf": {"dim": 16, "epochs": 8, "patience": 100},
+        "lightgcn": {"dim": 16, "layers": 2, "epochs": 25, "lr": 0.01, "batch_size": 1024,
+                     "patience": 100},
+        "mf-bce": {"dim": 16, "epochs": 25, "lr": 0.01, "batch_size": 1024, "patience": 100}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", sorted(TINY))
+def test_noop_is_flagged_and_a_heldout_retrain_is_not_whatever_the_model(model: str) -> None:
+    from cure4rec.context import RunContext
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.forget.select import make_forget_split
+    from cure4rec.models.base import ModelSpec
+    from cure4rec.testing.validity import dose_response
+
+    ds = load_dataset("synthetic", n_users=200, n_items=150, n_interactions=6000)
+    fs = make_forget_split(split_dataset(ds, seed=0), "core", 0.2, seed=0)
+    rows = dose_response(fs, ModelSpec(model, TINY[model]), RunContext(seed=0, threads=1),
+                         n_references=8, n_heldout=1, doses=(0.0,))
+    verdicts = {r.kind: r.score.verdict for r in rows}
+    assert verdicts == {"dose": "remembers", "heldout": "indistinguishable",
+                        "over-forget": "over-forgets"}, [(r.kind, r.score) for r in rows]
