@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/four_aspects.py --data-dir ../shared/datasets --out out/four_aspects
        [--epochs 200] [--patience 5] [--strategies core random edge] [--methods retrain ...]
-       [--no-recovery] [--references 3] [--method-references 2]
+       [--no-recovery] [--references 8] [--method-references 4]
 Models train up to --epochs with early stopping on validation NDCG@20 (--patience); the
 attack shadows do the same on their own users' validation rows. Writes one JSON record per
 cell to --out (the functional recovery test as records of split ``.../recovery-shilling``)
@@ -43,12 +43,13 @@ log = logging.getLogger("four_aspects")
 METHODS_WANTED = ("retrain", "sisa", "receraser", "ultrare", "finetune", "gradient-ascent",
                   "scif")
 C = "completeness."
-COLUMNS = ("utility.ndcg@20", "utility.forgotten.ndcg@20", C + "topk_overlap_ratio.neighbours",
+COLUMNS = ("utility.ndcg@20", "utility.forgotten.ndcg@20", C + "calibrated", C + "calibrated.p",
+           C + "topk_overlap_ratio.neighbours",
            C + "js_ratio.neighbours", C + "forgotten_rank_lift", C + "forgotten_rank_ratio", C + "mia_auc",
-           C + "interaction_mia_auc", C + "umia_auc", C + "mio_auc",
+           C + "interaction_mia_auc", C + "umia_auc",
            "efficiency.unlearn_wall_s", "efficiency.speedup_vs_retrain", "fairness.ugf_ndcg@20")
 ATTACKS = ("mia_auc", "mia_tpr@1fpr", "interaction_mia_auc", "interaction_mia_tpr@0.1fpr",
-           "umia_auc", "umia_tpr@1fpr", "mio_auc", "mio_acc")
+           "umia_auc", "umia_tpr@1fpr")
 RECOVERY = ("recovery", "recovery_exposure", "recovery_exposure.original",
             "recovery_exposure.retrain", "recovery_rank", "recovery_target_rank",
             "recovery_target_rank.original", "recovery_target_rank.retrain", "recovery_ndcg@20", "recovery_ndcg@20.retrain")
@@ -158,18 +159,18 @@ def main() -> None:
     p.add_argument("--fraction", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--references", type=int, default=3,
-                   help="plain retrain references (>= 2; the seed-noise denominators average "
-                        "over their pairs: 2 leaves one pair, too noisy for the forgotten rank)")
-    p.add_argument("--method-references", type=int, default=2,
-                   help="own-algorithm references of the exact ensembles (>= 2)")
+    p.add_argument("--references", type=int, default=8,
+                   help="plain retrain references (>= 3: the calibrated completeness null is "
+                        "leave-one-out over them)")
+    p.add_argument("--method-references", type=int, default=4,
+                   help="own-algorithm references of the exact ensembles (>= 3)")
     p.add_argument("--strategies", nargs="*", default=["core", "random", "edge"])
     p.add_argument("--methods", nargs="+", default=list(METHODS_WANTED))
     p.add_argument("--no-recovery", action="store_true")
     args = p.parse_args()
-    if min(args.references, args.method_references) < 2:
-        raise SystemExit("--references and --method-references must be >= 2 (seed noise "
-                         "needs a pair of references)")
+    if min(args.references, args.method_references) < 3:
+        raise SystemExit("--references and --method-references must be >= 3 (the calibrated "
+                         "completeness null is leave-one-out over them)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     start = time.perf_counter()
     split = split_dataset(load_dataset(args.dataset, data_dir=args.data_dir), seed=args.seed)

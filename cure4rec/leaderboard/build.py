@@ -70,6 +70,7 @@ class Leaderboard:
     n_records: int
     versions: tuple[str, ...]
     sections: tuple[Section, ...]
+    protocols: tuple[str, ...] = ()
 
 
 def direction_of(key: str) -> str:
@@ -92,6 +93,9 @@ OWN_REFERENCE_MARK = "*"
 OWN_REFERENCE_NOTE = ("* completeness (ratios, attacks' retrain values) judged against the "
                       "method's own algorithm learned on the retained data with other seeds "
                       "(exact ensembles); unmarked rows against the plain retrained model.")
+
+
+LEGACY_PROTOCOL = "before cure4rec-eval/2 (no evaluation_protocol field)"
 
 
 def protocol_of(rec: dict[str, Any]) -> str | None:
@@ -223,7 +227,8 @@ def build_leaderboard(records: Iterable[dict[str, Any]]) -> Leaderboard:
         titles[key] = title
     sections = tuple(_build_section(k, titles[k], by_section[k]) for k in sorted(by_section))
     versions = tuple(sorted({str(r.get("package", {}).get("version", "?")) for r in recs}))
-    return Leaderboard(fingerprint(recs), len(recs), versions, sections)
+    protocols = tuple(sorted({protocol_of(r) or LEGACY_PROTOCOL for r in recs}))
+    return Leaderboard(fingerprint(recs), len(recs), versions, sections, protocols)
 
 
 def target_value(section: Section, metric: str, model: str) -> float | None:

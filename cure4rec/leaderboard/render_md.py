@@ -23,7 +23,8 @@ ARROWS = {"higher": "↑", "lower": "↓", "target": "◎", "none": ""}
 def header_lines(lb: Leaderboard) -> list[str]:
     """Lines shared by every format: fingerprint, record count, package versions."""
     return [f"records: {lb.n_records}", f"fingerprint: sha256:{lb.fingerprint}",
-            f"cure4rec versions: {', '.join(lb.versions)}"]
+            f"cure4rec versions: {', '.join(lb.versions)}",
+            f"evaluation protocols: {'; '.join(lb.protocols)}"]
 
 
 def column_title(section: Section, metric: str) -> str:

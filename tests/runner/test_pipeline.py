@@ -19,6 +19,7 @@ def test_sharded_cell_reports_shardgf(recipe_dir: Path) -> None:
     pytest.importorskip("cure4rec.metrics.evaluator")
     from cure4rec.context import RunContext
     from cure4rec.methods.base import make_method
+    from cure4rec.metrics.evaluator import ranking_history
     from cure4rec.metrics.fairness import shard_gf
     from cure4rec.metrics.ranking import evaluate_ranking
     from cure4rec.models.base import ModelSpec
@@ -37,7 +38,7 @@ def test_sharded_cell_reports_shardgf(recipe_dir: Path) -> None:
     method = make_method("sisa", ModelSpec(spec.model["name"], spec.model["config"]),
                          spec.method["config"])
     model = method.unlearn(method.learn(fs.train, ctx, valid=fs.valid), fs.request, ctx).model
-    res = evaluate_ranking(model, fs.retain, fs.test, (20,))
+    res = evaluate_ranking(model, ranking_history(fs), fs.test, (20,))
     shards = model.user_shard[res.users]
     assert len(np.unique(shards)) == 3
     expected = shard_gf(res.per_user["ndcg@20"], shards)
@@ -95,13 +96,13 @@ def test_exact_sharded_methods_are_judged_against_their_own_algorithm(recipe_dir
     from cure4rec.runner.pipeline import run_cell
 
     text = REAL.replace("completeness: false", "completeness: true") + \
-        "references: {retrain_seeds: 2, method_seeds: 2}\n"
+        "references: {retrain_seeds: 3, method_seeds: 3}\n"
     (recipe_dir / "refs.yaml").write_text(text)
     cells = {c.method["name"]: c for c in expand_cells(load_recipe(recipe_dir / "refs.yaml"))}
     sisa, retrain = run_cell(cells["sisa"]), run_cell(cells["retrain"])
     assert sisa["info"]["reference_kind"] == "method"
     assert retrain["info"]["reference_kind"] == "retrain"
-    assert sisa["info"]["n_references"] == retrain["info"]["n_references"] == 2
+    assert sisa["info"]["n_references"] == retrain["info"]["n_references"] == 3
     # SISA is exact: against its own algorithm its neighbours' rankings sit at seed noise
     assert 0.5 < sisa["metrics"]["completeness.topk_overlap_ratio.neighbours"] < 1.6
     forced = {**cells["sisa"].references, "kind": "retrain"}

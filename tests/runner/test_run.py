@@ -69,7 +69,7 @@ def test_real_cell_same_on_process_pool(recipe_dir: Path, tmp_path: Path) -> Non
     pytest.importorskip("cure4rec.metrics.evaluator")
     (recipe_dir / "real.yaml").write_text(
         "base: base.yaml\nmethods: [{name: sisa, config: {shards: 2}}]\nseeds: [0]\n"
-        "references: {retrain_seeds: 2}\n"
+        "references: {retrain_seeds: 3}\n"
         "evaluator: {ks: [10], bootstrap: 10, neighbours_k: 20, svd_dim: 8, difficulty: null,"
         " mia: false, mio: false}\n")
     r = load_recipe(recipe_dir / "real.yaml")
