@@ -11,6 +11,7 @@ import torch
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.ranking import evaluate_ranking, top_k
+from tests._optional import require
 
 L2_3, L2_4, L2_5 = math.log2(3), 2.0, math.log2(5)
 
@@ -84,7 +85,7 @@ def test_bad_arguments_and_empty() -> None:
 
 
 def test_matches_recbole_metric_classes() -> None:
-    pytest.importorskip("recbole")
+    require("recbole")
     from recbole.config import Config
     from recbole.evaluator.metrics import MRR, NDCG, Hit, Precision, Recall
 

@@ -16,7 +16,6 @@ REAL = ("base: base.yaml\nmethods: [{name: retrain}, {name: sisa, config: {shard
 
 
 def test_sharded_cell_reports_shardgf(recipe_dir: Path) -> None:
-    pytest.importorskip("cure4rec.metrics.evaluator")
     from cure4rec.context import RunContext
     from cure4rec.methods.base import make_method
     from cure4rec.metrics.fairness import shard_gf
@@ -54,7 +53,6 @@ MIA = ("base: base.yaml\nmethods: [{name: retrain}, {name: scif}]\nseeds: [0]\n"
 @pytest.mark.slow
 def test_group_memo_does_not_change_metrics(recipe_dir: Path, monkeypatch) -> None:
     """Methods of a group share references and attack shadows; a cold run gives the same."""
-    pytest.importorskip("cure4rec.metrics.evaluator")
     from cure4rec.runner import pipeline
 
     (recipe_dir / "mia.yaml").write_text(MIA)
