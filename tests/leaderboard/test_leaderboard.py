@@ -194,6 +194,7 @@ def test_tradeoff_plot_data_and_pareto_front_by_hand() -> None:
     assert low["x_direction"] == "lower"
     assert pareto([(1, 1), (1, 1), (0, 2)]) == [0, 1, 2]  # ties do not dominate
     assert pareto([(1, 1), (2, 2)]) == [1]
+    assert pareto([(1, 1), (1, 2), (0, 3)]) == [1, 2]  # equal x, better y dominates
 
 
 def test_radar_plot_data_is_min_max_normalised_best_is_one() -> None:
