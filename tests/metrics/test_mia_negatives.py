@@ -22,9 +22,10 @@ from cure4rec.metrics.mia import run_mia, user_mia
 class _Model:
     """Fixed scores for the interaction attack and a fixed member score per user."""
 
-    def __init__(self, name: str, member: list[float]) -> None:
+    def __init__(self, name: str, member: list[float], flip: bool = False) -> None:
         self.name, self.member = name, np.asarray(member)
-        self.s = torch.arange(12, dtype=torch.float32).reshape(2, 6)
+        s = torch.arange(12, dtype=torch.float32).reshape(2, 6)
+        self.s = 11 - s if flip else s
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         return self.s[torch.as_tensor(np.asarray(users), dtype=torch.long)]
@@ -40,8 +41,8 @@ class _Attack:
         return model.member[users]
 
 
-ORIGINAL = _Model("original", [0.9, 0.8])
-UNLEARNED = _Model("unlearned", [0.35, 0.55])
+ORIGINAL = _Model("original", [0.9, 0.8], flip=True)
+UNLEARNED = _Model("unlearned", [0.35, 0.55], flip=True)
 R0 = _Model("r0", [0.45, 0.6])
 R1 = _Model("r1", [0.4, 0.5])
 FORGET = Interactions(np.array([0, 1]), np.array([0, 1]), 2, 6)
@@ -58,6 +59,12 @@ def test_negatives_come_from_another_retrained_model() -> None:
     assert out["mia_auc.unlearned"] == pytest.approx(0.5)  # 0.55>both: 2 of 4
     assert out["mia_auc_gap"] == pytest.approx(0.5 - 0.75)
     assert out["mia_shadow_auc"] == 0.9
+    # interaction level, calibrated s(u,i) − mean_j s(u,j): members (0,0), (1,1) vs the
+    # held-out (0,2), (1,3). Scores 0..5 / 6..11 by row: members −2.5, −1.5 vs −0.5, 0.5 →
+    # AUC 0; flipped (11 − s): 2.5, 1.5 vs 0.5, −0.5 → AUC 1
+    assert out["interaction_mia_auc.retrain"] == 0.0
+    assert out["interaction_mia_auc.original"] == out["interaction_mia_auc.unlearned"] == 1.0
+    assert out["interaction_mia_auc_gap"] == 1.0
     # the negatives were scored under r1 only, the positives under the three models
     assert sorted(attack.seen) == ["original", "r0", "r1", "unlearned"]
 
