@@ -76,7 +76,8 @@ def test_ties_go_to_lower_item_index() -> None:
 
 
 def test_bad_arguments_and_empty() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError,
+                       match="^unknown metric mode 'nope'; use one of standard, cure4rec-compat$"):
         evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), mode="nope")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), ks=(0,))
@@ -138,9 +139,10 @@ def test_result_helpers_model_protocol_and_empty_inputs() -> None:
     assert list(sub.users) == [0, 2] and list(sub.per_user["hr@2"]) == [1.0, 0.0]
     assert (sub.mode, sub.ks) == (res.mode, res.ks)
     assert len(res.restrict(np.array([], dtype=np.int64)).users) == 0
-    with pytest.raises(TypeError, match="expected a Recommender or a callable"):
+    with pytest.raises(TypeError, match="^expected a Recommender or a callable users -> scores$"):
         evaluate_ranking(object(), None, test)
-    assert top_k(_Model(SCORES), np.array([], dtype=np.int64), 2).shape == (0, 2)
+    empty = top_k(_Model(SCORES), np.array([], dtype=np.int64), 2)
+    assert empty.shape == (0, 2) and empty.dtype == torch.long
     assert top_k(_Model(SCORES), [2, 0], 2, batch_users=1).tolist() == [[0, 1], [0, 1]]
 
 
