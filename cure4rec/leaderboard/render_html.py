@@ -7,6 +7,8 @@ every metric grouped by aspect in collapsible `<details>` blocks.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from typing import Any
 
 from cure4rec.leaderboard.build import (
     OWN_REFERENCE_NOTE,
@@ -17,7 +19,7 @@ from cure4rec.leaderboard.build import (
     format_stat,
 )
 from cure4rec.leaderboard.headline import headline_metrics
-from cure4rec.leaderboard.plots import radar_png, tradeoff_png
+from cure4rec.leaderboard.plots import PLOTS
 from cure4rec.leaderboard.render_md import ARROWS, aspect_legend, header_lines, uses_own_reference
 
 STYLE = """body{font-family:sans-serif;margin:2em;color:#222}
@@ -63,16 +65,26 @@ def _table(section: Section, metrics: list[str]) -> list[str]:
     return out + ["</tbody></table>"]
 
 
-def _section(s: Section) -> list[str]:
+#: (plot name, plot data) -> the <img> src; the default draws a PNG with matplotlib
+ImageFn = Callable[[str, dict[str, Any]], str]
+
+
+def png_image(name: str, data: dict[str, Any]) -> str:
+    """The plot drawn by matplotlib as an inline base64 PNG."""
+    return f"data:image/png;base64,{PLOTS[name][1](data)}"
+
+
+def _section(s: Section, image: ImageFn) -> list[str]:
     e = html.escape
     out = [f"<h2>{e(s.title)}</h2>", f"<p>seeds: {e(', '.join(map(str, s.seeds)))}</p>"]
     headline = headline_metrics(s)
     if headline:
         out += ["<h4>headline</h4>", f"<p>{e(aspect_legend(headline))}</p>",
                 *_table(s, headline)]
-    for name, png in (("trade-off", tradeoff_png(s)), ("radar", radar_png(s))):
-        if png:
-            out.append(f'<img alt="{name}" src="data:image/png;base64,{png}">')
+    for name, (data_of, _) in PLOTS.items():
+        data = data_of(s)
+        if data is not None:
+            out.append(f'<img alt="{name}" src="{e(image(name, data))}">')
     for aspect in dict.fromkeys(aspect_of(m) for m in s.metrics):
         metrics = [m for m in s.metrics if aspect_of(m) == aspect]
         out += [f"<details><summary>all {e(aspect)} metrics ({len(metrics)})</summary>",
@@ -80,8 +92,12 @@ def _section(s: Section) -> list[str]:
     return out
 
 
-def render_html(lb: Leaderboard) -> str:
-    """The leaderboard page (deterministic bytes: no dates, fixed plot settings)."""
+def render_html(lb: Leaderboard, image: ImageFn = png_image) -> str:
+    """The leaderboard page (deterministic bytes: no dates, fixed plot settings).
+
+    `image` turns each plot's data into its <img> src (tests pass a structural description
+    instead of the matplotlib PNG).
+    """
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>cure4rec leaderboard</title>", f"<style>{STYLE}</style></head><body>",
@@ -96,6 +112,6 @@ def render_html(lb: Leaderboard) -> str:
     if uses_own_reference(lb):
         out.append(f"<p>{e(OWN_REFERENCE_NOTE)}</p>")
     for s in lb.sections:
-        out += _section(s)
+        out += _section(s, image)
     out += [f"<script>{SORTER}</script>", "</body></html>"]
     return "\n".join(out) + "\n"

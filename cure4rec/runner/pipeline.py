@@ -16,7 +16,7 @@ import numpy as np
 
 from cure4rec.config import canonical_json
 from cure4rec.context import RunContext
-from cure4rec.metrics.efficiency import Timing
+from cure4rec.metrics.efficiency import Timing, measure
 from cure4rec.models.base import ModelSpec, Recommender
 from cure4rec.runner.cache import cached_model, model_key
 from cure4rec.runner.cells import CellSpec, spec_from_dict
@@ -191,13 +191,15 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     # The "before" of this cell is the model the method itself learned (an ensemble for
     # sharded methods), not the group's plain original: the unlearning MIA, the `.original`
     # keys and the calibrated score of the original compare against what was unlearned.
-    cell = evaluate_cell(fs, state.model, model, refs_used, ctx.child("eval"), config=cfg,
-                         learn_timing=state.timing, unlearn_timing=unlearn_t,
-                         retrain_timing=retrain_t, stream_timings=stream_timings,
-                         shard_of_user=shard, cache=attack_cache, attack_template=refs[0])
+    with measure() as eval_t:
+        cell = evaluate_cell(fs, state.model, model, refs_used, ctx.child("eval"), config=cfg,
+                             learn_timing=state.timing, unlearn_timing=unlearn_t,
+                             retrain_timing=retrain_t, stream_timings=stream_timings,
+                             shard_of_user=shard, cache=attack_cache, attack_template=refs[0])
     # Opt-in (evaluator.recovery): the functional shilling test, learned and unlearned anew.
     metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
-    timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict()}
+    timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict(),
+               "evaluate": eval_t.as_dict()}
     info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used)}
     return metrics, info, timings, method.describe()
 

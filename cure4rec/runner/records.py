@@ -134,7 +134,9 @@ def _migrate_v0(rec: dict[str, Any]) -> dict[str, Any]:
             "method": {"name": rec["method"], "config": rec.get("method_config", {})},
             "seed": int(rec.get("seed", 0)), "evaluator": {}, "references": {},
             "fairness": {}, "stream": None}
-    out = make_record(cell, dataset={"name": rec["dataset"], "version": rec.get("version", ""),
+    # v0's `version` is its schema version (0); the dataset's version was `version_tag`
+    out = make_record(cell, dataset={"name": rec["dataset"],
+                                     "version": str(rec.get("version_tag", "")),
                                      "sha256": rec.get("dataset_sha256", "")},
                       split={"id": rec.get("split_id", ""), "sha256": rec.get("split_sha256", "")},
                       metrics=metrics, timings=rec.get("timings", {}))

@@ -58,13 +58,20 @@ def test_u2u_and_rank_hinge_run_and_leave_items_untouched(split) -> None:  # typ
 def test_adversarial_and_sisa_with_ucds_train(split) -> None:  # type: ignore[no-untyped-def]
     ctx = RunContext(seed=0)
     small = ModelSpec("bpr", {**MODEL.config, "epochs": 3})
+    scores = (lambda m: m.score(np.arange(split.train.n_users)).detach())
     adv = make_method("attribute-adversarial", small)
     state = adv.learn(split.train, ctx, split.valid)
-    assert adv.unlearn(state, _request(split.train), ctx).model is not None
+    out = adv.unlearn(state, _request(split.train), ctx).model
+    # the request retrains from scratch with the adversary: a new model, other scores
+    assert out is not state.model and not torch.allclose(scores(out), scores(state.model))
+    assert torch.isfinite(scores(out)).all()
     sisa = make_method("sisa", small, {"shards": 2}, regularizers=[ucds_regularizer(weight=1e-3)])
     assert "ucds" in sisa.describe()["regularizers"][0]
     sstate = sisa.learn(split.train, ctx, split.valid)
-    assert sstate.model is not None
+    plain = make_method("sisa", small, {"shards": 2}).learn(split.train, ctx, split.valid)
+    assert sstate.model.score(np.arange(4)).shape == (4, split.train.n_items)
+    # the UCDS term reaches every shard's training: the served scores differ from plain SISA
+    assert not torch.allclose(scores(sstate.model), scores(plain.model))
 
 
 def test_u2u_does_not_raise_attack_auc_on_planted_attribute() -> None:

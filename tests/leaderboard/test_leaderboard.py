@@ -1,8 +1,12 @@
-"""Leaderboard: pure function of records; golden files; partial coverage; determinism."""
+"""Leaderboard logic: pure function of records; golden files; partial coverage; determinism.
+
+Nothing here needs matplotlib: pages are rendered with each plot's <img> src replaced by a
+structural placeholder and the plots are checked from the data they draw (the PNGs
+themselves: test_plots.py). The goldens are written only by `update_goldens.py`.
+"""
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import subprocess
@@ -10,28 +14,38 @@ from pathlib import Path
 
 import pytest
 
-from cure4rec.leaderboard import render_all
 from cure4rec.leaderboard.build import Row, Section, Stat, best_rows, build_leaderboard, fingerprint
 from cure4rec.leaderboard.headline import HEADLINE, headline_metrics
+from cure4rec.leaderboard.plots import pareto, radar_data, tradeoff_data
 from cure4rec.leaderboard.render_md import column_title
 from cure4rec.runner.records import find_records, load_records
+from tests.leaderboard._golden import (
+    GOLDEN,
+    IMG,
+    NAMES,
+    ROOT,
+    SIZES,
+    fixture_records,
+    placeholder,
+    png_size,
+    render,
+    strip_pngs,
+)
 
-ROOT = Path(__file__).parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "records"
-GOLDEN = Path(__file__).parent / "golden"
 DOCS = ROOT / "docs" / "leaderboard"
+_records = fixture_records
 
 
-def _records() -> list[dict]:
-    return load_records(sorted(FIXTURES.glob("**/*.json")))
+def render_all(records: list[dict]) -> dict[str, str]:
+    """The three pages, HTML plots as placeholders (no matplotlib)."""
+    from cure4rec.leaderboard import render_all as real
+
+    return real(records, image=placeholder)
 
 
-@pytest.mark.parametrize("name", ["leaderboard.md", "leaderboard.csv", "leaderboard.html"])
+@pytest.mark.parametrize("name", NAMES)
 def test_golden(name: str) -> None:
-    out = render_all(_records())[name]
-    if os.environ.get("CURE4REC_UPDATE_GOLDEN"):
-        (GOLDEN / name).write_text(out)
-    assert out == (GOLDEN / name).read_text()
+    assert render(_records())[name] == (GOLDEN / name).read_text()
 
 
 def test_order_independent_and_twice_identical() -> None:
@@ -142,9 +156,75 @@ def test_target_best_is_closest_to_ideal() -> None:
 
 @pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed leaderboard")
 def test_committed_leaderboard_is_current() -> None:
+    """The committed pages match their records (the HTML up to the PNG bytes, which depend
+    on the matplotlib version: test_plots.py checks those)."""
     out = render_all(load_records(find_records(DOCS / "records")))
     for name, text in out.items():
-        assert (DOCS / name).read_text() == text, f"docs/leaderboard/{name} is stale: rebuild it"
+        committed = (DOCS / name).read_text()
+        if name.endswith(".html"):
+            imgs = IMG.findall(committed)
+            assert len(imgs) == text.count('src="plot:')
+            for alt, b64 in imgs:  # valid PNGs of the declared size (no matplotlib needed)
+                assert png_size(b64) == tuple(round(100 * x) for x in SIZES[alt])
+            committed = strip_pngs(committed)
+        assert committed == text, f"docs/leaderboard/{name} is stale: rebuild it"
+
+
+def _plot_section(directions: tuple[str, str]) -> Section:
+    cx, uy = "completeness.topk_overlap.forgotten", "utility.ndcg@20"
+    pts = [("original", "reference", 0.2, 0.5), ("a", "method", 0.9, 0.3),
+           ("b", "method", 0.5, 0.4), ("c", "method", 0.4, 0.35), ("d", "method", 0.1, 0.45),
+           ("e", "method", None, 0.9)]
+    rows = tuple(Row("bpr", n, role, (0,), {cx: Stat(x, 0.0, 1), uy: Stat(y, 0.0, 1)})
+                 for n, role, x, y in pts)
+    return Section("t", "t", (0,), (cx, uy), dict(zip((cx, uy), directions)), rows)
+
+
+def test_tradeoff_plot_data_and_pareto_front_by_hand() -> None:
+    data = tradeoff_data(_plot_section(("higher", "higher")))
+    assert data is not None
+    assert [p[0] for p in data["points"]] == ["bpr/original (reference)", "bpr/a", "bpr/b",
+                                             "bpr/c", "bpr/d"]  # e lacks x: not drawn
+    assert data["points"][1] == ["bpr/a", "method", 0.9, 0.3]
+    # c (0.4, 0.35) is dominated by b (0.5, 0.4); the reference is never on the front
+    assert data["front"] == ["bpr/d", "bpr/b", "bpr/a"]  # drawn in order of x
+    # lower-is-better completeness: only the smallest x values can be on the front
+    low = tradeoff_data(_plot_section(("lower", "higher")))
+    assert low is not None and low["front"] == ["bpr/d"]  # d: lowest x and highest y
+    assert low["x_direction"] == "lower"
+    assert pareto([(1, 1), (1, 1), (0, 2)]) == [0, 1, 2]  # ties do not dominate
+    assert pareto([(1, 1), (2, 2)]) == [1]
+    assert pareto([(1, 1), (1, 2), (0, 3)]) == [1, 2]  # equal x, better y dominates
+
+
+def test_radar_plot_data_is_min_max_normalised_best_is_one() -> None:
+    ms = ("completeness.topk_overlap.forgotten", "utility.ndcg@20", "fairness.ugf_ndcg@20")
+    vals = {"a": (0.2, 0.1, 0.3), "b": (0.6, 0.3, 0.1), "c": (0.4, 0.2, 0.2)}
+    rows = tuple(Row("bpr", n, "method", (0,), {m: Stat(x, 0.0, 1) for m, x in zip(ms, v)})
+                 for n, v in vals.items())
+    sec = Section("t", "t", (0,), ms, dict(zip(ms, ("higher", "higher", "lower"))), rows)
+    data = radar_data(sec)
+    assert data is not None
+    assert [a for a, _ in data["axes"]] == ["completeness", "utility", "fairness"]
+    series = {label: v for label, _, v in data["series"]}
+    assert series["bpr/a"] == pytest.approx([0.0, 0.0, 0.0])
+    assert series["bpr/b"] == pytest.approx([1.0, 1.0, 1.0])
+    assert series["bpr/c"] == pytest.approx([0.5, 0.5, 0.5])
+    two = Section("t", "t", (0,), ms[:2], dict(zip(ms[:2], ("higher", "higher"))), rows)
+    assert radar_data(two) is None  # < 3 aspects: no radar
+
+
+def test_html_shows_each_plot_whose_data_exists() -> None:
+    recs = _records()
+    seen: list[str] = []
+    from cure4rec.leaderboard import render_all as real
+
+    page = real(recs, image=lambda name, data: seen.append(name) or f"plot:{name}")[
+        "leaderboard.html"]
+    lb = build_leaderboard(recs)
+    expect = [name for s in lb.sections for name, d in
+              (("trade-off", tradeoff_data(s)), ("radar", radar_data(s))) if d is not None]
+    assert seen == expect and page.count("<img ") == len(expect) > 0
 
 
 @pytest.mark.browser

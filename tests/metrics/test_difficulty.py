@@ -68,3 +68,72 @@ def test_hard_and_easy_strategies_select_disjoint_users() -> None:
     assert not np.intersect1d(hard.request.users, easy.request.users).size
     deg = split.train.user_degree()
     assert deg[hard.request.users].mean() > deg[easy.request.users].mean()
+
+
+def test_perturbation_by_hand_from_the_documented_stream() -> None:
+    """sens(u) = mean over K = 8 draws and u's items of |s'_ui − s_ui|, δ ~ N(0, (0.05·rms)²)."""
+    g = torch.Generator().manual_seed(1)
+    u, v = torch.randn(3, 2, generator=g), torch.randn(4, 2, generator=g)
+    train = Interactions.from_pairs([0, 0, 1], [0, 3, 2], 3, 4)
+    ctx = RunContext(seed=7)
+    got = perturbation_sensitivity(_MF(u, v), train, ctx)
+    u64, v64 = u.double(), v.double()
+    gen = ctx.child("difficulty-perturb").torch_generator()
+    su, sv = 0.05 * u64.pow(2).mean().sqrt(), 0.05 * v64.pow(2).mean().sqrt()
+    pairs = [(0, 0), (0, 3), (1, 2)]
+    acc = np.zeros(3)
+    for _ in range(8):
+        du = torch.randn(u64.shape, generator=gen, dtype=torch.float64) * su
+        dv = torch.randn(v64.shape, generator=gen, dtype=torch.float64) * sv
+        for j, (a, i) in enumerate(pairs):
+            acc[j] += abs(float((u64[a] + du[a]) @ (v64[i] + dv[i]) - u64[a] @ v64[i]))
+    acc /= 8
+    assert got == pytest.approx([(acc[0] + acc[1]) / 2, acc[2], 0.0])
+    assert difficulty(_MF(u, v), train, ctx, "perturbation")[2] == 0.0  # no items: 0
+    big = perturbation_sensitivity(_MF(u, v), train, ctx, n_draws=8, sigma=0.5)
+    assert (big[:2] > got[:2]).all()
+
+
+def test_difficulty_dispatch_and_errors() -> None:
+    u = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    v = torch.tensor([[1.0, 1.0], [2.0, 0.0]])
+    train = Interactions.from_pairs([0, 1], [1, 0], 2, 2)
+    m = _MF(u, v, reg=0.1)
+    ctx = RunContext(seed=0)
+    assert np.array_equal(difficulty(m, train, ctx), hessian_trace(m, train))
+    sp = lambda x: float(torch.sigmoid(torch.tensor(x)) * (1 - torch.sigmoid(torch.tensor(x))))  # noqa: E731
+    assert hessian_trace(m, train) == pytest.approx([sp(2.0) * 4 + 0.2, sp(1.0) * 2 + 0.2])
+    assert hessian_trace(m, train, reg=0.0) == pytest.approx([sp(2.0) * 4, sp(1.0) * 2])
+
+    class _NoConfig(_MF):
+        config = None  # type: ignore[assignment]
+
+    plain = _NoConfig(u, v)
+    assert hessian_trace(plain, train) == pytest.approx([sp(2.0) * 4, sp(1.0) * 2])
+    with pytest.raises(Exception, match="unknown difficulty score 'vibes'; use one of hessian, "
+                                        "perturbation"):
+        difficulty(m, train, ctx, "vibes")
+
+    class _NoEmb(_MF):
+        def item_embeddings(self) -> None:  # type: ignore[override]
+            return None
+
+    with pytest.raises(Exception, match="difficulty needs a model with embeddings; _NoEmb"):
+        hessian_trace(_NoEmb(u, v), train)
+
+
+def test_quantile_bins_uneven_empty_and_ratio() -> None:
+    from cure4rec.metrics.difficulty import ratio_by_quantile
+
+    vals, diff = np.array([4.0, 1.0, 3.0, 2.0, 5.0]), np.array([3.0, 0.0, 2.0, 1.0, 4.0])
+    # ranks by difficulty 3,0,2,1,4 -> bins r*2//5: 1,0,0,0,1
+    assert by_quantile(vals, diff, 2) == pytest.approx([2.0, 4.5])
+    assert by_quantile(vals, np.zeros(5), 5) == pytest.approx([4.0, 1.0, 3.0, 2.0, 5.0])  # ties: order
+    out = by_quantile(np.array([1.0]), np.array([0.0]), 3)
+    assert out[0] == 1.0 and np.isnan(out[1:]).all()
+    assert np.isnan(by_quantile(np.zeros(0), np.zeros(0), 3)).all()
+    assert len(by_quantile(np.zeros(0), np.zeros(0))) == 4
+    r = ratio_by_quantile(np.array([2.0, 4.0, 6.0, 8.0]), np.array([1.0, 0.0, 2.0, 4.0]),
+                          np.arange(4.0), 4)
+    assert r[0] == 2.0 and np.isnan(r[1]) and r[2:] == [3.0, 2.0]
+    assert len(ratio_by_quantile(np.arange(8.0), np.ones(8), np.arange(8.0))) == 4

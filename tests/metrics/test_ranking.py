@@ -11,6 +11,7 @@ import torch
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.ranking import evaluate_ranking, tie_order, top_k
+from tests._optional import require
 
 L2_3, L2_4, L2_5 = math.log2(3), 2.0, math.log2(5)
 
@@ -84,7 +85,8 @@ def test_ties_follow_the_seeded_random_order_not_item_index() -> None:
 
 
 def test_bad_arguments_and_empty() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError,
+                       match="^unknown metric mode 'nope'; use one of standard, cure4rec-compat$"):
         evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), mode="nope")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), ks=(0,))
@@ -93,7 +95,7 @@ def test_bad_arguments_and_empty() -> None:
 
 
 def test_matches_recbole_metric_classes() -> None:
-    pytest.importorskip("recbole")
+    require("recbole")
     from recbole.config import Config
     from recbole.evaluator.metrics import MRR, NDCG, Hit, Precision, Recall
 
@@ -121,3 +123,47 @@ def test_matches_recbole_metric_classes() -> None:
         info = cls(cfg).metric_info(hit, pos_len) if needs_len else cls(cfg).metric_info(hit)
         for k in ks:
             np.testing.assert_allclose(ours.per_user[f"{name}@{k}"], info[:, k - 1], atol=1e-6)
+
+
+class _Model:
+    def __init__(self, scores: list[list[float]]) -> None:
+        self.table = torch.tensor(scores, dtype=torch.float64)  # any dtype, any device
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        return self.table[torch.as_tensor(users)]
+
+
+def test_result_helpers_model_protocol_and_empty_inputs() -> None:
+    test = _inter([(0, 0), (1, 3), (2, 4)])
+    res = evaluate_ranking(_Model(SCORES), None, test, ks=(3, 2))
+    assert res.ks == (2, 3) and res.mode == "standard"
+    assert list(res.per_user["hr@2"]) == [1.0, 0.0, 0.0]
+    assert res.per_user["hr@2"].dtype == np.float64
+    assert res.means() == pytest.approx({f"{m}@{k}": res.mean(f"{m}@{k}")
+                                         for m in ("ndcg", "recall", "hr", "precision", "mrr")
+                                         for k in (2, 3)})
+    assert list(res.means()) == sorted(res.means())
+    assert res.means()["mrr@2"] == pytest.approx(1 / 3)
+    sub = res.restrict(np.array([2, 0]))
+    assert list(sub.users) == [0, 2] and list(sub.per_user["hr@2"]) == [1.0, 0.0]
+    assert (sub.mode, sub.ks) == (res.mode, res.ks)
+    assert len(res.restrict(np.array([], dtype=np.int64)).users) == 0
+    with pytest.raises(TypeError, match="^expected a Recommender or a callable users -> scores$"):
+        evaluate_ranking(object(), None, test)
+    empty = top_k(_Model(SCORES), np.array([], dtype=np.int64), 2)
+    assert empty.shape == (0, 2) and empty.dtype == torch.long
+    assert top_k(_Model(SCORES), [2, 0], 2, batch_users=1).tolist() == [[0, 1], [0, 1]]
+
+
+def test_empty_result_mean_is_nan_without_numpy_warning() -> None:
+    import warnings
+
+    res = evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), users=np.array([2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the NaN is explicit, not numpy's empty-mean warning
+        assert math.isnan(res.mean("ndcg@20"))
+
+
+def test_bad_cutoff_message_names_the_value() -> None:
+    with pytest.raises(ConfigError, match=r"positive integers, got \(-1,\)"):
+        evaluate_ranking(_fixed(SCORES), None, _inter([(0, 1)]), ks=(-1,))

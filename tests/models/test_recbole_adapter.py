@@ -14,6 +14,7 @@ from cure4rec.context import RunContext
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.ranking import evaluate_ranking
 from cure4rec.models.base import MODELS, ModelSpec
+from tests._optional import require
 
 TINY = Path("/work/shared/datasets/ml-100k-tiny/ml-100k-tiny.inter")
 pytestmark = [pytest.mark.realdata,
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.realdata,
 
 @pytest.fixture(scope="module")
 def parts():  # type: ignore[no-untyped-def]
-    pytest.importorskip("recbole")
+    require("recbole")
     return tiny_split(str(TINY))
 
 

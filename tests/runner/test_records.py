@@ -40,6 +40,9 @@ def test_old_schema_loads() -> None:
     assert rec["metrics"]["utility.ndcg@20"] == 0.123457
     assert rec["metrics"]["efficiency.unlearn_wall_s"] == 1.5
     assert rec["method"] == {"name": "sisa", "config": {"shards": 4}}
+    # the dataset's version is v0's `version_tag`, not its schema `version` (was "0")
+    assert rec["dataset"] == {"name": "synthetic", "version": "1", "sha256": "ab12"}
+    assert rec["split"] == {"id": "synthetic-random-5pct", "sha256": "cd34"}
     assert load_records([FIXTURES / "v0-sisa-seed0.json"])[0]["config_hash"] == rec["config_hash"]
 
 
