@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from cure4rec.leaderboard.build import Row, Section, Stat, best_rows, build_leaderboard, fingerprint
+from cure4rec.leaderboard.build import (
+    Row,
+    Section,
+    Stat,
+    _stat,
+    best_rows,
+    build_leaderboard,
+    fingerprint,
+)
 from cure4rec.leaderboard.headline import HEADLINE, headline_metrics
 from cure4rec.leaderboard.plots import pareto, radar_data, tradeoff_data
 from cure4rec.leaderboard.render_md import column_title
@@ -104,10 +112,12 @@ def test_markdown_shows_headline_only_csv_keeps_all() -> None:
     lb, out = build_leaderboard(recs), render_all(recs)
     toy = next(s for s in lb.sections if "vtoy · core" in s.title)
     # toy deletion cells emit every headline but the attribute attack's (attribute requests);
-    # the fixture records predate the forgotten-rank lift, so its column falls back to the ratio
-    lift, ratio = "completeness.forgotten_rank_lift", "completeness.forgotten_rank_ratio"
-    assert lift not in toy.metrics
-    assert headline_metrics(toy) == [ratio if c[0] == lift else c[0] for c in HEADLINE
+    # the fixture records predate the calibrated score and the forgotten-rank lift, so the
+    # completeness column falls back to the ratio
+    cal, lift = "completeness.calibrated", "completeness.forgotten_rank_lift"
+    ratio = "completeness.forgotten_rank_ratio"
+    assert cal not in toy.metrics and lift not in toy.metrics
+    assert headline_metrics(toy) == [ratio if c[0] == cal else c[0] for c in HEADLINE
                                      if ".attr_" not in c[0]]
     tables = [ln for ln in out["leaderboard.md"].splitlines() if ln.startswith("| model |")]
     assert len(tables) == len(lb.sections)  # one table per section
@@ -134,9 +144,11 @@ def test_headline_falls_back_to_other_cutoff() -> None:
 
 
 def _section(metric: str, direction: str, values: list[tuple[str, str, float]]) -> Section:
-    rows = tuple(Row("bpr", name, role, (0,), {metric: Stat(v, 0.0, 1)})
+    """Three seeds per row, spread ± 0.001 around `v` (so distinct rows are separated)."""
+    rows = tuple(Row("bpr", name, role, (0, 1, 2),
+                     {metric: _stat([v - 0.001, v, v + 0.001], 3)})
                  for name, role, v in values)
-    return Section("t", "t", (0,), (metric,), {metric: direction}, rows)
+    return Section("t", "t", (0, 1, 2), (metric,), {metric: direction}, rows)
 
 
 def test_target_best_is_closest_to_ideal() -> None:
