@@ -191,16 +191,19 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                   attack_template: object | None = None) -> CellResult:
     """All four aspects of one (method, split, model, seed) cell.
 
-    `references` (≥ 2 seeds, trained on `fs.retain`) are what completeness is judged
-    against: plain retrains, or for an exact method its own algorithm rerun on the retained
+    `references` (N ≥ 3 independent seeds, trained on `fs.retain`) are what completeness is
+    judged against: plain retrains, or for an exact method its own algorithm rerun on the retained
     data. `attack_template` (default `references[0]`) is the model whose architecture the
     attack shadows clone. `cache` (any dict, reused across the methods of one split) keeps
     the fitted attack shadows, which depend on the split, the template and the context
     only: the metrics are identical with and without it.
     """
     cfg = config or EvaluatorConfig()
-    if (cfg.completeness or cfg.mia) and len(references) < 2:
-        raise ConfigError(f"evaluate_cell needs ≥2 retrained references, got {len(references)}")
+    need = 3 if cfg.completeness and cfg.calibrated else 2
+    if (cfg.completeness or cfg.mia) and len(references) < need:
+        raise ConfigError(f"evaluate_cell needs ≥{need} retrained references (the calibrated "
+                          f"completeness null is leave-one-out over them; 8 recommended), "
+                          f"got {len(references)}")
     ctx = ctx.child("evaluate")
     forget: Interactions = fs.request.forget
     groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
