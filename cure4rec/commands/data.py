@@ -6,9 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from cure4rec.data.cards import list_cards, load_card
-from cure4rec.data.fetch import fetch, verify
-from cure4rec.data.load import load_dataset
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +32,8 @@ def register(subparsers: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from cure4rec.data.cards import list_cards, load_card
+
     rows = [(n, load_card(n).title) for n in list_cards()]
     if args.json:
         print(json.dumps([{"name": n, "title": t} for n, t in rows], indent=2))
@@ -45,6 +44,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from cure4rec.data.load import load_dataset
+
     kw = {"k_core": args.k_core} if args.k_core is not None else {}
     ds = load_dataset(args.name, data_dir=args.data_dir, cards_dir=args.cards_dir, **kw)
     st = ds.interactions.stats()
@@ -63,6 +64,9 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from cure4rec.data.cards import load_card
+    from cure4rec.data.fetch import fetch
+
     card = load_card(args.name, args.cards_dir)
     path = fetch(card, url=args.url, progress=not args.quiet)
     print(json.dumps({"name": card.name, "path": str(path)}) if args.json else str(path))
@@ -70,6 +74,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from cure4rec.data.cards import load_card
+    from cure4rec.data.fetch import verify
+
     hashes = verify(load_card(args.name, args.cards_dir))
     if args.json:
         print(json.dumps(hashes, indent=2))

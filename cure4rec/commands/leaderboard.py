@@ -6,9 +6,6 @@ import argparse
 from pathlib import Path
 
 from cure4rec.errors import DataError
-from cure4rec.leaderboard import write_leaderboard
-from cure4rec.leaderboard.build import fingerprint
-from cure4rec.runner.records import find_records, load_records
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Build the leaderboard and print where it went."""
+    from cure4rec.leaderboard import write_leaderboard
+    from cure4rec.leaderboard.build import fingerprint
+    from cure4rec.runner.records import find_records, load_records
+
     paths = find_records(Path(args.results))
     if not paths:
         raise DataError(f"no run records under {args.results}; run `cure4rec run RECIPE` first")

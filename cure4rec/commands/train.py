@@ -11,10 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from cure4rec.context import RunContext
 from cure4rec.errors import ConfigError
 
 KS = (10, 20)
@@ -64,6 +60,10 @@ def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load, split, fit, evaluate on valid and test, write the outputs."""
+    import numpy as np
+    import torch
+
+    from cure4rec.context import RunContext
     from cure4rec.data.load import load_dataset, split_dataset
     from cure4rec.metrics.ranking import evaluate_ranking
     from cure4rec.models.base import ModelSpec

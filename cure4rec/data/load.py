@@ -107,7 +107,8 @@ def find_data(card: DatasetCard, data_dir: str | os.PathLike[str] | None) -> Pat
     where = ", ".join(str(r) for r in roots)
     raise DataError(f"dataset {card.name!r}: no data found under {where} (expected "
                     f"{card.atomic_name}.inter or the raw files {list(card.files.values())}); "
-                    f"run `cure4rec data fetch {card.name}` or pass --data-dir")
+                    f"run `cure4rec data fetch {card.name}`, or pass --data-dir (run: or set "
+                    "dataset.data_dir in the recipe)")
 
 
 def _has_atomic(d: Path, name: str) -> bool:

@@ -7,14 +7,24 @@ RecBole 1.2.1 breakages handled here: scipy's removed `dok_matrix._update` (shim
 `weights_only` (we load our own checkpoint with `weights_only=False`), `recbole.quick_start`
 never imported (ray), per-fit temp cwd and checkpoint dir (TensorBoard writer, checkpoint
 names), `sys.argv` hidden from RecBole's Config, global RNG state restored after fitting.
+
+`params` are validated against an allow-list: the keys of the model's own RecBole property
+file (`recbole/properties/model/<Model>.yaml`) plus a few training keys (`TRAINING_KEYS`),
+minus every key that makes RecBole read or write a file (`DENIED`: paths, checkpoint and
+pre-training switches; RecBole `pickle`/`torch.load`s such files, so a recipe naming one
+could run code). Values must be plain numbers, booleans, short strings without path
+separators, or lists / mappings of those.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -35,6 +45,67 @@ from cure4rec.errors import ConfigError
 from cure4rec.models.base import MODELS, FitResult, Recommender
 
 _NAME = "cure4rec"
+TRAINING_KEYS = frozenset({"learner", "weight_decay", "train_neg_sample_args", "clip_grad_norm",
+                           "require_pow", "shuffle", "eval_batch_size", "enable_amp",
+                           "enable_scaler"})
+DENIED = re.compile(r"path|file|dir|pretrain|warm_up|save|load|checkpoint|xgb_model|"
+                    r"train_stage|train_method")
+
+
+@functools.lru_cache(maxsize=None)
+def _property_files() -> dict[str, Path]:
+    """RecBole's model property files by lower-case model name (RecBole is not imported)."""
+    spec = importlib.util.find_spec("recbole")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("model recbole needs RecBole: pip install recbole==1.2.1")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "properties" / "model"
+    return {p.stem.lower(): p for p in folder.glob("*.yaml")}
+
+
+@functools.lru_cache(maxsize=None)
+def allowed_params(model: str) -> frozenset[str]:
+    """The `params` keys a recipe may set for RecBole model `model` (see the module doc)."""
+    import yaml
+
+    path = _property_files().get(model.lower())
+    if path is None:
+        raise ConfigError(f"model recbole: unknown RecBole model {model!r}; use a RecBole "
+                          "general recommender name, e.g. BPR, LightGCN, NeuMF")
+    keys = set((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).keys()) | TRAINING_KEYS
+    return frozenset(k for k in keys if not DENIED.search(k))
+
+
+def _check_value(key: str, value: Any, depth: int = 0) -> None:
+    ok_scalar = value is None or isinstance(value, (bool, int, float))
+    if isinstance(value, str):
+        ok_scalar = len(value) <= 64 and not re.search(r"[/\\]|\.\.", value)
+    if ok_scalar:
+        return
+    if depth < 3 and isinstance(value, (list, tuple)):
+        for v in value:
+            _check_value(key, v, depth + 1)
+        return
+    if depth < 3 and isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or DENIED.search(k):
+                raise ConfigError(f"model recbole: params.{key}.{k}: key not allowed")
+            _check_value(key, v, depth + 1)
+        return
+    raise ConfigError(f"model recbole: params.{key} = {value!r} is not allowed (plain numbers, "
+                      "true/false, short names without '/' and lists/mappings of those)")
+
+
+def check_params(model: str, params: dict[str, Any]) -> None:
+    """ConfigError naming the first key of `params` not on `model`'s allow-list."""
+    allowed = allowed_params(model)
+    for key in sorted(params, key=str):
+        if key not in allowed:
+            why = ("RecBole reads or writes files through it"
+                   if isinstance(key, str) and DENIED.search(key) else "not a parameter of "
+                   f"{model} or a training key")
+            raise ConfigError(f"model recbole: params.{key} is not allowed ({why}); allowed for "
+                              f"{model}: {', '.join(sorted(allowed))}")
+        _check_value(key, params[key])
 
 
 @dataclass(frozen=True)
@@ -56,6 +127,9 @@ class RecBoleConfig:
             raise ConfigError("epochs, batch_size, patience and eval_every must be >= 1")
         if "@" not in self.valid_metric:
             raise ConfigError(f"valid_metric must look like 'ndcg@20', got {self.valid_metric!r}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,40}", self.model):
+            raise ConfigError(f"model recbole: model {self.model!r} is not a RecBole model name")
+        check_params(self.model, self.params)
 
 
 def install_shims() -> None:
@@ -164,7 +238,8 @@ class RecBoleModel(Recommender):
         c = self.config
         _check_general(c.model)
         metric, k = c.valid_metric.split("@")
-        values = {"data_path": str(root), "checkpoint_dir": str(root / "ckpt"),
+        check_params(c.model, c.params)  # again: a config may have been built by hand
+        values = {**c.params, "data_path": str(root), "checkpoint_dir": str(root / "ckpt"),
                   "benchmark_filename": ["train", "valid", "test"],
                   "load_col": {"inter": ["user_id", "item_id"], "user": ["user_id"],
                                "item": ["item_id"]},
@@ -176,7 +251,8 @@ class RecBoleModel(Recommender):
                   "device": ctx.device, "use_gpu": ctx.device != "cpu",
                   "show_progress": False, "state": "ERROR", "seed": ctx.derived_seed() % 2**31,
                   "reproducibility": True, "worker": 0, "save_dataset": False,
-                  "save_dataloaders": False, "log_wandb": False, **c.params}
+                  "save_dataloaders": False, "log_wandb": False, "dataset_save_path": None,
+                  "dataloaders_save_path": None}
         try:
             return Config(model=c.model, dataset=_NAME, config_dict=values)
         except (ValueError, KeyError, AttributeError) as exc:
