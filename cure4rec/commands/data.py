@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 
-
 def register(subparsers: Any) -> None:
     """Add the `data` command group."""
     p = subparsers.add_parser("data", help="dataset cards: list, info, fetch, verify")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def register(subparsers: Any) -> None:
     """Add the `split` command group."""
     p = subparsers.add_parser("split", help="forget splits: make, verify, show")

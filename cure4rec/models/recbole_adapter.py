@@ -52,7 +52,7 @@ DENIED = re.compile(r"path|file|dir|pretrain|warm_up|save|load|checkpoint|xgb_mo
                     r"train_stage|train_method")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _property_files() -> dict[str, Path]:
     """RecBole's model property files by lower-case model name (RecBole is not imported)."""
     spec = importlib.util.find_spec("recbole")
@@ -62,7 +62,7 @@ def _property_files() -> dict[str, Path]:
     return {p.stem.lower(): p for p in folder.glob("*.yaml")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def allowed_params(model: str) -> frozenset[str]:
     """The `params` keys a recipe may set for RecBole model `model` (see the module doc)."""
     import yaml

@@ -21,10 +21,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
 from cure4rec.runner.recipe import Recipe, save_resolved
-from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.records import ResultsLock, is_complete, remove_stale_temps, write_record
 
 log = logging.getLogger(__name__)
