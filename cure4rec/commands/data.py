@@ -74,12 +74,15 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from cure4rec.data.cards import load_card
-    from cure4rec.data.fetch import verify
+    from cure4rec.data.fetch import verify_status
 
-    hashes = verify(load_card(args.name, args.cards_dir))
+    status = verify_status(load_card(args.name, args.cards_dir))
     if args.json:
-        print(json.dumps(hashes, indent=2))
+        print(json.dumps({n: {"sha256": h, "status": st} for n, (h, st) in status.items()},
+                         indent=2))
     else:
-        for n, h in hashes.items():
-            print(f"{h}  {n}  OK")
+        for n, (h, st) in status.items():
+            note = ("" if st == "OK" else " (the card pins no sha256: matches the first "
+                    "download only)")
+            print(f"{h}  {n}  {st}{note}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 
@@ -71,8 +70,6 @@ def load_manifest(directory: str) -> Any:
     from cure4rec.errors import CureError, DataError
     from cure4rec.forget.manifest import ForgetSplit
 
-    if not Path(directory).is_dir():
-        raise DataError(f"{directory}: not a folder; give the folder `split make --out` wrote")
     try:
         return ForgetSplit.load(directory)
     except CureError:
