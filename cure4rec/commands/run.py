@@ -32,7 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+DEFAULTS = {"executor": "inprocess", "workers": 1, "address": None, "results": "results",
+            "data_dir": None, "limit": None, "max_cells": 100_000, "allow_code": False,
+            "dry_run": False, "no_progress": False}
+
+
 def _check_args(args: argparse.Namespace) -> None:
+    for key, value in DEFAULTS.items():  # a hand-built Namespace (API use, tests)
+        if not hasattr(args, key):
+            setattr(args, key, value)
     if args.limit is not None and args.limit < 0:
         raise ConfigError(f"--limit must be >= 0, got {args.limit}")
     if args.workers < 1:
