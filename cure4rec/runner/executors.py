@@ -14,9 +14,9 @@ A user error raised in a worker reaches the CLI as the same one-line error.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import contextlib
 import multiprocessing
 import os
 import threading
