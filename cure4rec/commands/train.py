@@ -79,18 +79,31 @@ def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load, split, fit, evaluate on valid and test, write the outputs."""
+    import torch
+
+    from cure4rec.models.base import ModelSpec
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but CUDA is not available; use cpu")
+    model = ModelSpec(args.model, _model_config(args.config, args.epochs)).build()
+    created = not Path(args.out).exists()
+    out = _output_dir(args.out)
+    try:
+        return _train(args, model, out)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing partial: the folder this run made goes if it failed
+        raise
+
+
+def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
     import numpy as np
     import torch
 
     from cure4rec.context import RunContext
     from cure4rec.data.load import load_dataset, split_dataset
     from cure4rec.metrics.ranking import evaluate_ranking
-    from cure4rec.models.base import ModelSpec
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but CUDA is not available; use cpu")
-    out = _output_dir(args.out)
-    model = ModelSpec(args.model, _model_config(args.config, args.epochs)).build()
     quiet = getattr(args, "quiet", False)
     ds = load_dataset(args.dataset, data_dir=args.data_dir)
     split = split_dataset(ds, seed=args.seed)

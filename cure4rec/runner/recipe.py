@@ -203,8 +203,11 @@ def parse_yaml(text: str, where: str) -> Any:
     try:
         data = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        msg = " ".join(str(exc).split())
-        raise ConfigError(f"{where}: not valid YAML: {msg}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        msg = (f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+               if mark is not None and problem else str(exc))
+        raise ConfigError(f"{where}: not valid YAML: {' '.join(msg.split())}") from exc
     if _count_nodes(data, MAX_NODES) > MAX_NODES:
         raise ConfigError(f"{where}: expands to more than {MAX_NODES} values (aliases nested "
                           "in aliases?); write the recipe out or split it")
@@ -425,8 +428,14 @@ class ComponentConfig:
         """Build the component's Config to check keys and values now, before anything runs."""
         cls = _component_class(self.kind, self.name)
         cfg_cls = getattr(cls, "Config", None)
+        at = f"{where}: {self.kind}s[{self.name}]"
         if cfg_cls is not None:
-            config_from_dict(cfg_cls, dict(self.config), where=f"{where}: {self.kind}s[{self.name}]")
+            try:
+                config_from_dict(cfg_cls, dict(self.config), where=at)
+            except ConfigError as exc:
+                if where in str(exc):
+                    raise
+                raise ConfigError(f"{at}: {exc}") from exc
 
 
 def _component_class(kind: str, name: str) -> Any:
