@@ -243,6 +243,12 @@ def load_record(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: record lacks field(s) {', '.join(missing)}")
     if not isinstance(rec["metrics"], dict) or not isinstance(rec["cell"], dict):
         raise DataError(f"{path}: record fields 'metrics' and 'cell' must be JSON objects")
+    for key in ("model", "method", "dataset"):
+        part = rec[key]
+        if not isinstance(part, dict) or not isinstance(part.get("name"), str):
+            raise DataError(f"{path}: record field {key!r} must be an object with a string "
+                            f"'name', got {part!r:.80}; the record is damaged (wrong "
+                            "schema_version?): delete it and run again")
     for k, v in rec["metrics"].items():
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
                               or not math.isfinite(v)):

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY, Snapshot, cli, expect_error, write
+from _robust import TINY, Snapshot, cli, expect_error, write
 
 
 class _Evil:
