@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -68,6 +69,13 @@ def _fetch(args: argparse.Namespace) -> int:
 
     card = load_card(args.name, args.cards_dir)
     path = fetch(card, url=args.url, progress=not args.quiet)
+    recorded = json.loads((path / "sha256.json").read_text())
+    for src in card.sources:
+        name = src.filename or src.url.rsplit("/", 1)[-1]
+        if src.sha256 is None and name in recorded:
+            print(f"note: the card pins no sha256 for {name}; recorded the first download's "
+                  f"sha256 {recorded[name]} (`data verify` reports it as unpinned)",
+                  file=sys.stderr)
     print(json.dumps({"name": card.name, "path": str(path)}) if args.json else str(path))
     return 0
 
