@@ -41,7 +41,7 @@ def test_non_utf8_bytes(capsys, tmp_path, inter, user, needle) -> None:
 def test_non_utf8_data_through_a_recipe(capsys, tmp_path) -> None:
     from _robust import TINY
 
-    d = _dir(tmp_path, (HEADER + ROWS).encode() + b"u9\ti\xff\t4\t1000099\n")
+    _dir(tmp_path, (HEADER + ROWS).encode() + b"u9\ti\xff\t4\t1000099\n")
     recipe = write(tmp_path / "r.yaml", TINY.replace(
         "{name: synthetic, params: {n_users: 60, n_items: 40, n_interactions: 600}}",
         "{name: ./toy}"))
