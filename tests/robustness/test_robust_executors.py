@@ -70,6 +70,7 @@ time.sleep(300)
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_local_ray_binds_loopback_and_dies_with_its_driver(tmp_path) -> None:
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
