@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,9 +283,19 @@ class RecBoleModel(Recommender):
         self._iid_of[iid] = np.arange(1, len(iid) + 1)
 
     # ------------------------------------------------------------------ Recommender
-    def fit(self, train: Interactions, valid: Interactions | None, ctx: RunContext) -> FitResult:
-        """Train with RecBole's Trainer, early-stopping on `valid`, keeping the best epoch."""
+    def fit(self, train: Interactions, valid: Interactions | None, ctx: RunContext, *,
+            regularizers: Sequence[Any] = ()) -> FitResult:
+        """Train with RecBole's Trainer, early-stopping on `valid`, keeping the best epoch.
+
+        `regularizers` is accepted as for every model (methods pass their training
+        regularisers to each fit); RecBole's Trainer cannot take extra loss terms, so a
+        non-empty sequence is a ConfigError rather than silently ignored."""
         from recbole.utils import get_trainer
+
+        if regularizers:
+            raise ConfigError("model recbole: training regularisers (e.g. fairness.ucds) "
+                              "cannot be added to RecBole's Trainer; use a cure4rec model "
+                              "(bpr, lightgcn, ...) for regularised training")
 
         t0 = time.perf_counter()
         self._state = {"train_user": train.user.copy(), "train_item": train.item.copy(),
@@ -296,13 +306,19 @@ class RecBoleModel(Recommender):
                 _isolated(tmp), threads.torch_threads():
             config, train_data, valid_data = self._prepare(Path(tmp), train, valid, ctx)
             trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, self.model)
-            curve = _record_curve(trainer)
-            best, _ = trainer.fit(train_data, valid_data if valid is not None else None,
-                                  verbose=False, saved=True, show_progress=False)
-            if os.path.exists(trainer.saved_model_file):
-                ck = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-                self.model.load_state_dict(ck["state_dict"])
-                self.model.load_other_parameter(ck.get("other_parameter"))
+            try:
+                curve = _record_curve(trainer)
+                best, _ = trainer.fit(train_data, valid_data if valid is not None else None,
+                                      verbose=False, saved=True, show_progress=False)
+                if os.path.exists(trainer.saved_model_file):
+                    ck = torch.load(trainer.saved_model_file, map_location="cpu",
+                                    weights_only=False)  # our own checkpoint, just written
+                    self.model.load_state_dict(ck["state_dict"])
+                    self.model.load_other_parameter(ck.get("other_parameter"))
+            finally:  # flush and stop TensorBoard's writer thread before its folder goes
+                writer = getattr(trainer, "tensorboard", None)
+                if writer is not None:
+                    writer.close()
         self.model.eval()
         rows = curve["rows"]
         for e, v in sorted(trainer.train_loss_dict.items()):

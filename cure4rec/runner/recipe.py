@@ -353,11 +353,20 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe", *,
         raise ConfigError(f"{where}: models, methods and seeds must each list at least one entry")
     check_code(recipe, where, allow_code)
     _check_names(recipe, where)
+    if recipe.fairness and any(m.name == "recbole" for m in recipe.models):
+        raise ConfigError(f"{where}: fairness.{', '.join(sorted(recipe.fairness))} trains with "
+                          "an extra loss term, which RecBole's Trainer cannot take; use a "
+                          "cure4rec model (bpr, lightgcn, ...) with it")
     _check_forget(recipe.forget, where)
     build_regularizers(recipe.fairness, where)
     from cure4rec.metrics.evaluator import EvaluatorConfig
 
-    EvaluatorConfig.from_dict(dict(recipe.evaluator), where=f"{where}: evaluator")
+    ev = EvaluatorConfig.from_dict(dict(recipe.evaluator), where=f"{where}: evaluator")
+    if recipe.references.retrain_seeds < 2 and (ev.completeness or ev.mia):
+        raise ConfigError(f"{where}: references.retrain_seeds {recipe.references.retrain_seeds}:"
+                          " completeness and the membership attacks need >= 2 retrained "
+                          "references; set retrain_seeds: 2 (or evaluator completeness: false,"
+                          " mia: false)")
     return recipe
 
 
