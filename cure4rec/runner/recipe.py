@@ -16,6 +16,7 @@ unless the caller passes `allow_code=True` (`--allow-code` on the command line).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import re
@@ -63,12 +64,17 @@ class ForgetSection:
     `strategy: attribute`). `options` are the strategy's options
     (`cure4rec.forget.select.ForgetOptions`: `attribute`, `unit`, `category`, ...), e.g.
     `{strategy: attribute, fraction: null, options: {attribute: gender}}`.
+
+    `manifest: DIR` (relative to the recipe) runs on a published forget split instead (a
+    folder written by `cure4rec split make --out`); its sha256 is verified and becomes part
+    of every cell's definition, and strategy / fraction / seed are read from its card.
     """
 
     strategy: str | list[str] = "random"
     fraction: float | list[float] | None = 0.05
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    manifest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,9 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     merged: dict[str, Any] = {}
     for b in bases:
         merged = _deep_merge(merged, resolve_raw(path.parent / b, (*_seen, path)))
+    fg = data.get("forget")
+    if isinstance(fg, dict) and isinstance(fg.get("manifest"), str) and fg["manifest"]:
+        fg["manifest"] = str((path.parent / Path(fg["manifest"]).expanduser()).resolve())
     ds = data.get("dataset")
     if isinstance(ds, dict):
         if isinstance(ds.get("data_dir"), str) and ds["data_dir"]:
@@ -349,6 +358,8 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe", *,
         raise
     except CureError as exc:  # pragma: no cover - defensive
         raise ConfigError(f"{where}: {exc}") from exc
+    if recipe.forget.manifest is not None:
+        recipe = _with_manifest(recipe, raw.get("forget") or {}, where)
     if not recipe.models or not recipe.methods or not recipe.seeds:
         raise ConfigError(f"{where}: models, methods and seeds must each list at least one entry")
     check_code(recipe, where, allow_code)
@@ -368,6 +379,43 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe", *,
                           "references; set retrain_seeds: 2 (or evaluator completeness: false,"
                           " mia: false)")
     return recipe
+
+
+def manifest_card(directory: str, where: str = "recipe") -> dict[str, Any]:
+    """The verified card of the forget-split manifest in `directory` (DataError if damaged);
+    verified once per process and card.json modification."""
+    card = Path(directory) / "card.json"
+    stamp = card.stat().st_mtime_ns if card.is_file() else 0
+    return dict(_manifest_card(str(Path(directory).resolve()), stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest_card(directory: str, stamp: int) -> dict[str, Any]:
+    from cure4rec.commands.split import load_manifest
+
+    return dict(load_manifest(directory).card)
+
+
+def _with_manifest(recipe: Recipe, raw_forget: dict[str, Any], where: str) -> Recipe:
+    """The recipe with its forget section read from `forget.manifest`'s verified card."""
+    extra = sorted(set(raw_forget) - {"manifest"})
+    if extra:
+        raise ConfigError(f"{where}: forget.manifest replaces forget.{', forget.'.join(extra)} "
+                          "(the manifest fixes the forget set); remove them")
+    path = recipe.forget.manifest
+    assert path is not None
+    try:
+        card = manifest_card(path, where)
+    except CureError as exc:
+        raise ConfigError(f"{where}: forget.manifest: {exc}") from exc
+    names = as_list(recipe.dataset.name)
+    ds_name = str(card.get("dataset", "")).split("@", 1)[0]
+    if len(names) != 1 or Path(str(names[0])).name != ds_name:
+        raise ConfigError(f"{where}: forget.manifest {path} was made on dataset {ds_name!r}, "
+                          f"but dataset.name is {recipe.dataset.name!r}; use that dataset")
+    forget = dataclasses.replace(recipe.forget, strategy=str(card["strategy"]),
+                                 fraction=card.get("fraction"), seed=int(card.get("seed", 0)))
+    return dataclasses.replace(recipe, forget=forget)
 
 
 def _check_names(recipe: Recipe, where: str) -> None:
@@ -418,6 +466,8 @@ def _check_forget(forget: ForgetSection, where: str) -> None:
     from cure4rec.forget.select import ForgetOptions, check_fraction
 
     opts = config_from_dict(ForgetOptions, dict(forget.options), where=f"{where}: forget.options")
+    if forget.manifest is not None:
+        return  # a published split: its card was verified when the recipe was read
     for fraction in as_list(forget.fraction):
         check_fraction(fraction, f"{where}: forget.fraction")
     if "attribute" in as_list(forget.strategy) and opts.attribute is None:

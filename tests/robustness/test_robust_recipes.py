@@ -7,6 +7,7 @@ nothing written, the earlier records untouched.
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 from pathlib import Path
@@ -268,3 +269,56 @@ def test_results_that_is_a_file(capsys, tmp_path) -> None:
     f = write(tmp_path / "results.txt", "not a folder")
     snap = Snapshot(tmp_path)
     expect_error(cli(capsys, "run", recipe, "--results", f), "is a file", snapshot=snap)
+
+
+# ---------------------------------------------------------------- forget: {manifest: DIR}
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cure4rec.cli import main
+
+    root = tmp_path_factory.mktemp("published")
+    assert main(["split", "make", "--dataset", "synthetic", "--fraction", "0.05",
+                 "--out", str(root / "split")]) == 0
+    return root / "split"
+
+
+def _manifest_recipe(tmp: Path, published: Path, forget: str, dataset: str = "synthetic"
+                     ) -> Path:
+    import shutil
+
+    shutil.copytree(published, tmp / "split", dirs_exist_ok=True)
+    text = TINY.replace("{name: synthetic, params: {n_users: 60, n_items: 40, "
+                        "n_interactions: 600}}", f"{{name: {dataset}}}")
+    return write(tmp / "pub.yaml", text + f"forget: {forget}\n")
+
+
+def test_recipe_on_a_published_split(capsys, published, tmp_path) -> None:
+    recipe = _manifest_recipe(tmp_path, published, "{manifest: split}")
+    rc, out, err = cli(capsys, "run", recipe, "--results", tmp_path / "res", "--dry-run")
+    assert rc == 0, err
+    assert "synthetic core@0.05" in out and "3 cells" in out
+    from cure4rec.runner.cells import expand_cells
+    from cure4rec.runner.recipe import load_recipe
+
+    sha = json.loads((tmp_path / "split" / "card.json").read_text())["sha256"]
+    cells = expand_cells(load_recipe(recipe))
+    assert {c.forget["manifest"] for c in cells} == {sha}
+    assert all(c.manifest_dir == str((tmp_path / "split").resolve()) for c in cells)
+
+
+@pytest.mark.parametrize("forget,dataset,needle", [
+    ("{manifest: split, strategy: core}", "synthetic", "replaces forget.strategy"),
+    ("{manifest: nowhere}", "synthetic", "no card.json"),
+    ("{manifest: split}", "ml-100k", "made on dataset 'synthetic'"),
+])
+def test_bad_published_split(capsys, published, tmp_path, forget, dataset, needle) -> None:
+    recipe = _manifest_recipe(tmp_path, published, forget, dataset)
+    expect_error(cli(capsys, "run", recipe, "--dry-run"), "forget.manifest", needle)
+
+
+def test_tampered_published_split(capsys, published, tmp_path) -> None:
+    recipe = _manifest_recipe(tmp_path, published, "{manifest: split}")
+    forget = tmp_path / "split" / "forget.csv"
+    lines = forget.read_text().splitlines()
+    forget.write_text("\n".join(lines[:-1]) + "\n")
+    expect_error(cli(capsys, "run", recipe, "--dry-run"), "forget.manifest", "sha256 mismatch")
