@@ -25,6 +25,8 @@ def main(args: argparse.Namespace) -> int:
     from cure4rec.leaderboard.build import fingerprint
     from cure4rec.runner.records import find_records, load_records
 
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise DataError(f"--out {args.out} is a file; pass a folder for leaderboard.md/.csv/.html")
     paths = find_records(Path(args.results))
     if not paths:
         raise DataError(f"no run records under {args.results}; run `cure4rec run RECIPE` first")

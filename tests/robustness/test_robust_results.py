@@ -179,3 +179,10 @@ def test_leaderboard_without_records(capsys, tmp_path) -> None:
                  "no run records")
     expect_error(cli(capsys, "leaderboard", "build", "--results", tmp_path / "nope"),
                  "does not exist")
+
+
+def test_leaderboard_out_is_a_file(capsys, results, tmp_path) -> None:
+    out = write(tmp_path / "lb.txt", "x")
+    snap = Snapshot(tmp_path)
+    expect_error(cli(capsys, "leaderboard", "build", "--results", results, "--out", out),
+                 "--out", "is a file", snapshot=snap)
