@@ -1,8 +1,10 @@
 """The `cure4rec` command line. Each module of `cure4rec.commands` adds its sub-commands.
 
 A module there defines ``register(subparsers)``, which adds parsers whose ``func`` default
-takes the parsed namespace and returns an exit code. User errors (`CureError`) are printed
-as one line on stderr and exit with status 2.
+takes the parsed namespace and returns an exit code; heavy imports (torch, pandas) happen
+inside ``func``, so `cure4rec --help` stays fast. User errors (`CureError`) and what the
+environment refuses (a full disk, a read-only folder, undecodable bytes) are printed as one
+line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -44,14 +46,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CureError as exc:
-        print(f"cure4rec {args.command}: error: {exc}", file=sys.stderr)
+        print(f"cure4rec {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"cure4rec {args.command}: error: a file is not UTF-8 text ({exc.reason} at byte "
+              f"{exc.start}); re-save it as UTF-8", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            sys.stderr.close()
+            return 0
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"cure4rec {args.command}: error: {exc.strerror or exc}{where}; free space, fix "
+              "permissions or choose another path", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cure4rec {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        sys.stderr.close()
-        return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (ANSI colour codes and line breaks removed)."""
+    import re
+
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

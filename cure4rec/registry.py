@@ -85,12 +85,43 @@ class Registry(Generic[T]):
                 importlib.import_module(info.name)
 
 
+def load_file_attr(path: str, kind: str = "object") -> object:
+    """`Class` from `path/to/file.py:Class` (the file is run as a module, once per path)."""
+    import hashlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    file, _, attr = path.rpartition(":")
+    f = Path(file).expanduser().resolve()
+    if not f.is_file():
+        raise UnknownNameError(f"cannot import {kind} {path!r}: no such file {file!r}")
+    name = f"_cure4rec_file_{f.stem}_{hashlib.sha256(str(f).encode()).hexdigest()[:8]}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, f)
+        if spec is None or spec.loader is None:
+            raise UnknownNameError(f"cannot import {kind} {path!r}: not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    if not attr or not hasattr(module, attr):
+        raise UnknownNameError(f"cannot import {kind} {path!r}: {file} defines no {attr!r}")
+    return getattr(module, attr)
+
+
 def _import_path(path: str, kind: str) -> object:
+    if path.rpartition(":")[0].endswith(".py"):
+        return load_file_attr(path, kind)
     module, _, attr = path.partition(":")
     try:
         obj: object = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise UnknownNameError(f"cannot import {kind} {path!r}: {exc}") from exc
     return obj

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
-
-from cure4rec.data.cards import list_cards, load_card
-from cure4rec.data.fetch import fetch, verify
-from cure4rec.data.load import load_dataset
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +32,8 @@ def register(subparsers: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from cure4rec.data.cards import list_cards, load_card
+
     rows = [(n, load_card(n).title) for n in list_cards()]
     if args.json:
         print(json.dumps([{"name": n, "title": t} for n, t in rows], indent=2))
@@ -45,6 +44,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from cure4rec.data.load import load_dataset
+
     kw = {"k_core": args.k_core} if args.k_core is not None else {}
     ds = load_dataset(args.name, data_dir=args.data_dir, cards_dir=args.cards_dir, **kw)
     st = ds.interactions.stats()
@@ -63,17 +64,33 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from cure4rec.data.cards import load_card
+    from cure4rec.data.fetch import fetch
+
     card = load_card(args.name, args.cards_dir)
     path = fetch(card, url=args.url, progress=not args.quiet)
+    recorded = json.loads((path / "sha256.json").read_text())
+    for src in card.sources:
+        name = src.filename or src.url.rsplit("/", 1)[-1]
+        if src.sha256 is None and name in recorded:
+            print(f"note: the card pins no sha256 for {name}; recorded the first download's "
+                  f"sha256 {recorded[name]} (`data verify` reports it as unpinned)",
+                  file=sys.stderr)
     print(json.dumps({"name": card.name, "path": str(path)}) if args.json else str(path))
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    hashes = verify(load_card(args.name, args.cards_dir))
+    from cure4rec.data.cards import load_card
+    from cure4rec.data.fetch import verify_status
+
+    status = verify_status(load_card(args.name, args.cards_dir))
     if args.json:
-        print(json.dumps(hashes, indent=2))
+        print(json.dumps({n: {"sha256": h, "status": st} for n, (h, st) in status.items()},
+                         indent=2))
     else:
-        for n, h in hashes.items():
-            print(f"{h}  {n}  OK")
+        for n, (h, st) in status.items():
+            note = ("" if st == "OK" else " (the card pins no sha256: matches the first "
+                    "download only)")
+            print(f"{h}  {n}  {st}{note}")
     return 0

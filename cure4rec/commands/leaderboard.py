@@ -6,9 +6,6 @@ import argparse
 from pathlib import Path
 
 from cure4rec.errors import DataError
-from cure4rec.leaderboard import write_leaderboard
-from cure4rec.leaderboard.build import fingerprint
-from cure4rec.runner.records import find_records, load_records
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Build the leaderboard and print where it went."""
+    from cure4rec.leaderboard import write_leaderboard
+    from cure4rec.leaderboard.build import fingerprint
+    from cure4rec.runner.records import find_records, load_records
+
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise DataError(f"--out {args.out} is a file; pass a folder for leaderboard.md/.csv/.html")
     paths = find_records(Path(args.results))
     if not paths:
         raise DataError(f"no run records under {args.results}; run `cure4rec run RECIPE` first")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import inspect
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from cure4rec.errors import ConfigError
@@ -24,35 +22,54 @@ def register(sub: Any) -> None:
 
 def resolve(target: str) -> Any:
     """A method name / `module:Class` string, or the class loaded from `file.py:Class`."""
-    path, _, attr = target.rpartition(":")
+    from cure4rec.registry import load_file_attr
+
+    path, _, _ = target.rpartition(":")
     if not path.endswith(".py"):
         return target
-    if not Path(path).is_file():
-        raise ConfigError(f"no such file {path!r}")
-    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    if not hasattr(module, attr):
-        raise ConfigError(f"{path} defines no {attr!r}")
-    return getattr(module, attr)
+    return load_file_attr(target, "method")
+
+
+def _check_constructor(cls: Any, target: str) -> None:
+    """The kit builds `cls(model, config)`; say so at once if the class cannot be built so."""
+    if not isinstance(cls, type):
+        raise ConfigError(f"{target} is not a class (got {type(cls).__name__})")
+    try:
+        inspect.signature(cls).bind("bpr", {})
+    except TypeError as exc:
+        raise ConfigError(f"{target}: the constructor must accept (model, config), as "
+                          f"UnlearningMethod's does; {cls.__name__}{inspect.signature(cls)}: "
+                          f"{exc}") from exc
+    except ValueError:
+        pass  # no signature to inspect (builtin); the kit will tell
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per check; exit 1 if any failed."""
+    """Print one line per check; exit 1 if any failed, 2 for bad input."""
+    from cure4rec.errors import MethodContractError
     from cure4rec.methods.base import METHODS
+    from cure4rec.models.base import ModelSpec
     from cure4rec.testing.conformance import run_checks
 
     try:
         config, model_config = json.loads(args.config), json.loads(args.model_config)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--config / --model-config is not valid JSON: {exc}") from exc
+    for flag, value in (("--config", config), ("--model-config", model_config)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{flag} must be a JSON object, got {value!r}")
     method = resolve(args.method)
     if isinstance(method, str):
         method = METHODS.get(method)
-    from cure4rec.models.base import ModelSpec
-
-    results = run_checks(method, ModelSpec(args.model, model_config), config)
+    _check_constructor(method, args.method)
+    spec = ModelSpec(args.model, model_config)
+    spec.build()  # model name and config (RecBole params allow-list included) checked now
+    try:
+        results = run_checks(method, spec, config)
+    except MethodContractError as exc:
+        print(f"FAIL  {'contract':26s} {' '.join(str(exc).split())}")
+        print("0 checks passed: the method broke the protocol")
+        return 1
     for r in results:
         print(f"{'PASS' if r.ok else 'FAIL'}  {r.name:26s} {r.message}")
     failed = sum(not r.ok for r in results)

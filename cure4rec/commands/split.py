@@ -6,10 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from cure4rec.data.load import load_dataset, split_dataset
-from cure4rec.forget.manifest import ForgetSplit
-from cure4rec.forget.select import make_forget_split
-
 
 def register(subparsers: Any) -> None:
     """Add the `split` command group."""
@@ -51,6 +47,9 @@ def _print_card(card: dict[str, Any], as_json: bool) -> None:
 
 
 def _make(args: argparse.Namespace) -> int:
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.forget.select import make_forget_split
+
     opts = {k: v for k, v in (("category", args.category),
                               ("category_column", args.category_column),
                               ("attribute", args.attribute),
@@ -65,13 +64,29 @@ def _make(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_manifest(directory: str) -> Any:
+    """`ForgetSplit.load`, with a damaged manifest (truncated, key-less, list-shaped,
+    non-numeric files) reported as one DataError naming the folder."""
+    from cure4rec.errors import CureError, DataError
+    from cure4rec.forget.manifest import ForgetSplit
+
+    try:
+        return ForgetSplit.load(directory)
+    except CureError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise DataError(f"{directory}: damaged forget-split manifest ({type(exc).__name__}: "
+                        f"{what}); make it again with `cure4rec split make --out`") from exc
+
+
 def _verify(args: argparse.Namespace) -> int:
-    fs = ForgetSplit.load(args.dir)
+    fs = load_manifest(args.dir)
     print(json.dumps({"split_id": fs.split_id, "sha256": fs.sha256, "ok": True}) if args.json
           else f"OK {fs.split_id} sha256 {fs.sha256}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    _print_card(ForgetSplit.load(args.dir).card, args.json)
+    _print_card(load_manifest(args.dir).card, args.json)
     return 0

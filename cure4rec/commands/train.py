@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from cure4rec.context import RunContext
 from cure4rec.errors import ConfigError
 
 KS = (10, 20)
@@ -33,6 +30,7 @@ def register(subparsers: Any) -> None:
                    help="also write scores.npy (users x items), train.csv and test.csv")
     p.add_argument("--epochs", type=int, help="override the configured number of epochs")
     p.add_argument("--config", default="{}", help="model config as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     p.set_defaults(func=run)
 
 
@@ -46,6 +44,23 @@ def _atomic(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _output_dir(text: str) -> Path:
+    """The --out folder, created and checked writable before any training."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder (it will hold metrics.json "
+                          "and model.pt)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".tmp-{os.getpid()}-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: not writable ({exc.strerror or exc}); pass another "
+                          "folder") from exc
+    return out
 
 
 def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
@@ -64,19 +79,40 @@ def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load, split, fit, evaluate on valid and test, write the outputs."""
-    from cure4rec.data.load import load_dataset, split_dataset
-    from cure4rec.metrics.ranking import evaluate_ranking
+    import torch
+
     from cure4rec.models.base import ModelSpec
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but CUDA is not available; use cpu")
     model = ModelSpec(args.model, _model_config(args.config, args.epochs)).build()
+    created = not Path(args.out).exists()
+    out = _output_dir(args.out)
+    try:
+        return _train(args, model, out)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing partial: the folder this run made goes if it failed
+        raise
+
+
+def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
+    import numpy as np
+    import torch
+
+    from cure4rec.context import RunContext
+    from cure4rec.data.load import load_dataset, split_dataset
+    from cure4rec.metrics.ranking import evaluate_ranking
+
+    quiet = getattr(args, "quiet", False)
     ds = load_dataset(args.dataset, data_dir=args.data_dir)
     split = split_dataset(ds, seed=args.seed)
-    ctx = RunContext(seed=args.seed, device=args.device, progress=args.verbose)
+    if not quiet:
+        print(f"training {args.model} on {ds.name}: {split.train.n_users} users, "
+              f"{split.train.n_items} items, {len(split.train)} train interactions ...",
+              file=sys.stderr, flush=True)
+    ctx = RunContext(seed=args.seed, device=args.device, progress=not quiet)
     fit = model.fit(split.train, split.valid, ctx)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     test = evaluate_ranking(model, split.train, split.test, ks=KS)
     valid = evaluate_ranking(model, split.train, split.valid, ks=KS)
     record = {"dataset": {"name": ds.name, "version": ds.version, "sha256": ds.sha256},

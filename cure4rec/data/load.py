@@ -90,6 +90,11 @@ def load_dataset(name_or_path: str | os.PathLike[str], data_dir: str | os.PathLi
     if pre != PreprocessConfig(**{k: v for k, v in card.preprocessing.items() if k in _PRE_KEYS}):
         version = f"{version}+pre{config_hash(dataclasses.asdict(pre), 8)}"
     inter, rows = preprocess_rows(raw, pre, card.name)
+    if len(inter) == 0 or inter.n_users < 2 or inter.n_items < 2:
+        raise DataError(f"dataset {card.name!r}: {len(inter)} interactions ({inter.n_users} "
+                        f"users, {inter.n_items} items) left after preprocessing (k_core "
+                        f"{pre.k_core}, rating_threshold {pre.rating_threshold}); lower k_core "
+                        "or the rating threshold, or use more data")
     ref = DatasetRef(card.name, version, inter.content_sha256())
     presplit = None
     if raw.part is not None:
@@ -107,7 +112,8 @@ def find_data(card: DatasetCard, data_dir: str | os.PathLike[str] | None) -> Pat
     where = ", ".join(str(r) for r in roots)
     raise DataError(f"dataset {card.name!r}: no data found under {where} (expected "
                     f"{card.atomic_name}.inter or the raw files {list(card.files.values())}); "
-                    f"run `cure4rec data fetch {card.name}` or pass --data-dir")
+                    f"run `cure4rec data fetch {card.name}`, or pass --data-dir (run: or set "
+                    "dataset.data_dir in the recipe)")
 
 
 def _has_atomic(d: Path, name: str) -> bool:

@@ -32,12 +32,39 @@ class RawData:
 
 
 def _require(path: Path) -> bytes:
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a data file")
     if not path.is_file():
         raise DataError(f"{path}: file not found (run `cure4rec data fetch` or check --data-dir)")
     data = path.read_bytes()
     if not data.strip():
         raise DataError(f"{path}: file is empty")
     return data
+
+
+def check_text(path: Path, data: bytes, encoding: str = "utf-8") -> None:
+    """DataError naming the line and byte of the first byte sequence `encoding` rejects."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(f"{path}, line {line}, byte {col}: not {encoding} text "
+                        f"({data[exc.start:exc.start + 1]!r}); re-save the file as "
+                        f"{encoding}") from exc
+
+
+def check_last_row(path: Path, data: bytes, df: pd.DataFrame, col: str) -> None:
+    """A file cut off mid-row (no final newline, last `col` value shorter than every other
+    of the last rows) is refused instead of read as data."""
+    if data.endswith(b"\n") or len(df) < 3 or col not in df.columns:
+        return
+    tail = df[col].iloc[-1001:].astype(str).str.len().to_numpy()
+    if tail[-1] < tail[:-1].min():
+        line = data.count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: the last row looks cut off "
+                        f"({col} {df[col].iloc[-1]!r} is shorter than the others and the file "
+                        "has no final newline); fetch the file again or complete the row")
 
 
 def check_columns(path: Path, data: bytes, sep: str, n_cols: int, header: bool) -> None:
@@ -75,6 +102,7 @@ def read_delimited(path: Path, sep: str, names: list[str], numeric: tuple[str, .
                    header: bool = False, encoding: str = "utf-8") -> pd.DataFrame:
     """A delimited file as strings, with `numeric` columns converted to float64."""
     data = _require(path)
+    check_text(path, data, encoding)
     check_columns(path, data, sep, len(names), header)
     raw_sep = sep[0] if len(sep) > 1 else sep  # '::' = ':' with empty fields in between
     width = (len(names) - 1) * len(sep) + 1
@@ -89,18 +117,21 @@ def read_delimited(path: Path, sep: str, names: list[str], numeric: tuple[str, .
     try:  # fast path: the C parser converts numbers itself
         df = pd.read_csv(path, dtype=typed, **kw)
         df.columns = names
-        return df
-    except ValueError:
-        pass  # locate the offending value below, with its line and column
-    df = pd.read_csv(path, dtype=str, **kw)
-    df.columns = names
-    for col in numeric:
-        df[col] = _to_float(path, df, col, 2 if header else 1)
+    except ValueError:  # locate the offending value below, with its line and column
+        df = pd.read_csv(path, dtype=str, **kw)
+        df.columns = names
+        for col in numeric:
+            df[col] = _to_float(path, df, col, 2 if header else 1)
+    if "timestamp" in names and not data.endswith(b"\n"):
+        raw_ts = pd.read_csv(path, dtype=str, **kw)
+        raw_ts.columns = names
+        check_last_row(path, data, raw_ts, "timestamp")
     return df
 
 
 def parse_atomic_header(path: Path, data: bytes) -> list[tuple[str, str]]:
     """`[(name, type), ...]` of an atomic file's `name:type` header."""
+    check_text(path, data)
     first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     fields = []
     for k, spec in enumerate(first.split("\t")):
@@ -215,6 +246,7 @@ def read_table(path: Path, columns: dict[str, str], sep: str = ",",
         if need not in columns:
             raise DataError(f"{path}: the column mapping needs a {need!r} entry")
     data = _require(path)
+    check_text(path, data)
     first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split(sep)
     names = first if header else [str(k) for k in range(len(first))]
     for role, col in columns.items():

@@ -7,19 +7,29 @@ RecBole 1.2.1 breakages handled here: scipy's removed `dok_matrix._update` (shim
 `weights_only` (we load our own checkpoint with `weights_only=False`), `recbole.quick_start`
 never imported (ray), per-fit temp cwd and checkpoint dir (TensorBoard writer, checkpoint
 names), `sys.argv` hidden from RecBole's Config, global RNG state restored after fitting.
+
+`params` are validated against an allow-list: the keys of the model's own RecBole property
+file (`recbole/properties/model/<Model>.yaml`) plus a few training keys (`TRAINING_KEYS`),
+minus every key that makes RecBole read or write a file (`DENIED`: paths, checkpoint and
+pre-training switches; RecBole `pickle`/`torch.load`s such files, so a recipe naming one
+could run code). Values must be plain numbers, booleans, short strings without path
+separators, or lists / mappings of those.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +45,67 @@ from cure4rec.errors import ConfigError
 from cure4rec.models.base import MODELS, FitResult, Recommender
 
 _NAME = "cure4rec"
+TRAINING_KEYS = frozenset({"learner", "weight_decay", "train_neg_sample_args", "clip_grad_norm",
+                           "require_pow", "shuffle", "eval_batch_size", "enable_amp",
+                           "enable_scaler"})
+DENIED = re.compile(r"path|file|dir|pretrain|warm_up|save|load|checkpoint|xgb_model|"
+                    r"train_stage|train_method")
+
+
+@functools.cache
+def _property_files() -> dict[str, Path]:
+    """RecBole's model property files by lower-case model name (RecBole is not imported)."""
+    spec = importlib.util.find_spec("recbole")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("model recbole needs RecBole: pip install recbole==1.2.1")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "properties" / "model"
+    return {p.stem.lower(): p for p in folder.glob("*.yaml")}
+
+
+@functools.cache
+def allowed_params(model: str) -> frozenset[str]:
+    """The `params` keys a recipe may set for RecBole model `model` (see the module doc)."""
+    import yaml
+
+    path = _property_files().get(model.lower())
+    if path is None:
+        raise ConfigError(f"model recbole: unknown RecBole model {model!r}; use a RecBole "
+                          "general recommender name, e.g. BPR, LightGCN, NeuMF")
+    keys = set((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).keys()) | TRAINING_KEYS
+    return frozenset(k for k in keys if not DENIED.search(k))
+
+
+def _check_value(key: str, value: Any, depth: int = 0) -> None:
+    ok_scalar = value is None or isinstance(value, (bool, int, float))
+    if isinstance(value, str):
+        ok_scalar = len(value) <= 64 and not re.search(r"[/\\]|\.\.", value)
+    if ok_scalar:
+        return
+    if depth < 3 and isinstance(value, (list, tuple)):
+        for v in value:
+            _check_value(key, v, depth + 1)
+        return
+    if depth < 3 and isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or DENIED.search(k):
+                raise ConfigError(f"model recbole: params.{key}.{k}: key not allowed")
+            _check_value(key, v, depth + 1)
+        return
+    raise ConfigError(f"model recbole: params.{key} = {value!r} is not allowed (plain numbers, "
+                      "true/false, short names without '/' and lists/mappings of those)")
+
+
+def check_params(model: str, params: dict[str, Any]) -> None:
+    """ConfigError naming the first key of `params` not on `model`'s allow-list."""
+    allowed = allowed_params(model)
+    for key in sorted(params, key=str):
+        if key not in allowed:
+            why = ("RecBole reads or writes files through it"
+                   if isinstance(key, str) and DENIED.search(key) else "not a parameter of "
+                   f"{model} or a training key")
+            raise ConfigError(f"model recbole: params.{key} is not allowed ({why}); allowed for "
+                              f"{model}: {', '.join(sorted(allowed))}")
+        _check_value(key, params[key])
 
 
 @dataclass(frozen=True)
@@ -56,6 +127,9 @@ class RecBoleConfig:
             raise ConfigError("epochs, batch_size, patience and eval_every must be >= 1")
         if "@" not in self.valid_metric:
             raise ConfigError(f"valid_metric must look like 'ndcg@20', got {self.valid_metric!r}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,40}", self.model):
+            raise ConfigError(f"model recbole: model {self.model!r} is not a RecBole model name")
+        check_params(self.model, self.params)
 
 
 def install_shims() -> None:
@@ -164,7 +238,8 @@ class RecBoleModel(Recommender):
         c = self.config
         _check_general(c.model)
         metric, k = c.valid_metric.split("@")
-        values = {"data_path": str(root), "checkpoint_dir": str(root / "ckpt"),
+        check_params(c.model, c.params)  # again: a config may have been built by hand
+        values = {**c.params, "data_path": str(root), "checkpoint_dir": str(root / "ckpt"),
                   "benchmark_filename": ["train", "valid", "test"],
                   "load_col": {"inter": ["user_id", "item_id"], "user": ["user_id"],
                                "item": ["item_id"]},
@@ -176,7 +251,8 @@ class RecBoleModel(Recommender):
                   "device": ctx.device, "use_gpu": ctx.device != "cpu",
                   "show_progress": False, "state": "ERROR", "seed": ctx.derived_seed() % 2**31,
                   "reproducibility": True, "worker": 0, "save_dataset": False,
-                  "save_dataloaders": False, "log_wandb": False, **c.params}
+                  "save_dataloaders": False, "log_wandb": False, "dataset_save_path": None,
+                  "dataloaders_save_path": None}
         try:
             return Config(model=c.model, dataset=_NAME, config_dict=values)
         except (ValueError, KeyError, AttributeError) as exc:
@@ -207,9 +283,19 @@ class RecBoleModel(Recommender):
         self._iid_of[iid] = np.arange(1, len(iid) + 1)
 
     # ------------------------------------------------------------------ Recommender
-    def fit(self, train: Interactions, valid: Interactions | None, ctx: RunContext) -> FitResult:
-        """Train with RecBole's Trainer, early-stopping on `valid`, keeping the best epoch."""
+    def fit(self, train: Interactions, valid: Interactions | None, ctx: RunContext, *,
+            regularizers: Sequence[Any] = ()) -> FitResult:
+        """Train with RecBole's Trainer, early-stopping on `valid`, keeping the best epoch.
+
+        `regularizers` is accepted as for every model (methods pass their training
+        regularisers to each fit); RecBole's Trainer cannot take extra loss terms, so a
+        non-empty sequence is a ConfigError rather than silently ignored."""
         from recbole.utils import get_trainer
+
+        if regularizers:
+            raise ConfigError("model recbole: training regularisers (e.g. fairness.ucds) "
+                              "cannot be added to RecBole's Trainer; use a cure4rec model "
+                              "(bpr, lightgcn, ...) for regularised training")
 
         t0 = time.perf_counter()
         self._state = {"train_user": train.user.copy(), "train_item": train.item.copy(),
@@ -220,13 +306,19 @@ class RecBoleModel(Recommender):
                 _isolated(tmp), threads.torch_threads():
             config, train_data, valid_data = self._prepare(Path(tmp), train, valid, ctx)
             trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, self.model)
-            curve = _record_curve(trainer)
-            best, _ = trainer.fit(train_data, valid_data if valid is not None else None,
-                                  verbose=False, saved=True, show_progress=False)
-            if os.path.exists(trainer.saved_model_file):
-                ck = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-                self.model.load_state_dict(ck["state_dict"])
-                self.model.load_other_parameter(ck.get("other_parameter"))
+            try:
+                curve = _record_curve(trainer)
+                best, _ = trainer.fit(train_data, valid_data if valid is not None else None,
+                                      verbose=False, saved=True, show_progress=False)
+                if os.path.exists(trainer.saved_model_file):
+                    ck = torch.load(trainer.saved_model_file, map_location="cpu",
+                                    weights_only=False)  # our own checkpoint, just written
+                    self.model.load_state_dict(ck["state_dict"])
+                    self.model.load_other_parameter(ck.get("other_parameter"))
+            finally:  # flush and stop TensorBoard's writer thread before its folder goes
+                writer = getattr(trainer, "tensorboard", None)
+                if writer is not None:
+                    writer.close()
         self.model.eval()
         rows = curve["rows"]
         for e, v in sorted(trainer.train_loss_dict.items()):

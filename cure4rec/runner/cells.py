@@ -38,11 +38,12 @@ class CellSpec:
     data_dir: str | None = None
     cache_dir: str | None = None
     threads: int = 1
+    manifest_dir: str | None = None
 
     def definition(self) -> dict[str, Any]:
         """The cell as plain JSON, excluding locations and execution settings."""
         out = dataclasses.asdict(self)
-        for k in ("data_dir", "cache_dir", "threads"):
+        for k in ("data_dir", "cache_dir", "threads", "manifest_dir"):
             out.pop(k)
         return out
 
@@ -122,6 +123,10 @@ def _forget_def(strategy: str, fraction: float | None, recipe: Recipe, seed: int
                            "seed": forget_seed(strategy, recipe.forget.seed, seed)}
     if recipe.forget.options:
         out["options"] = dict(recipe.forget.options)
+    if recipe.forget.manifest is not None:  # a published split: its sha256 is the identity
+        from cure4rec.runner.recipe import manifest_card
+
+        out["manifest"] = manifest_card(recipe.forget.manifest)["sha256"]
     return out
 
 
@@ -139,7 +144,8 @@ def expand_cells(recipe: Recipe, cache_dir: str | None = None) -> list[CellSpec]
               "references": dataclasses.asdict(recipe.references),
               "fairness": dict(recipe.fairness),
               "stream": dataclasses.asdict(recipe.stream) if recipe.stream else None,
-              "data_dir": recipe.dataset.data_dir, "cache_dir": cache_dir}
+              "data_dir": recipe.dataset.data_dir, "cache_dir": cache_dir,
+              "manifest_dir": recipe.forget.manifest}
     split = dataclasses.asdict(recipe.split)
     cells: list[CellSpec] = []
     grid = itertools.product(as_list(recipe.dataset.name), as_list(recipe.forget.strategy),

@@ -3,19 +3,29 @@
 A cell function is pure (cell spec in, record dict out) and importable by reference, so
 each executor yields the same records; they differ only in where the work happens.
 Results are yielded as cells finish; the runner writes each record at once.
+
+Workers die with their parent: pool workers and Ray tasks run a watchdog thread that exits
+the process once the parent that started it is gone (a SIGKILLed `cure4rec run` leaves no
+worker computing). A local Ray instance binds every listener and registers its node on
+127.0.0.1 (Ray 2.6 otherwise swaps 127.0.0.1 for the machine's outward address and its
+gRPC servers listen on all interfaces); `--address` of an existing cluster is left alone.
+A user error raised in a worker reaches the CLI as the same one-line error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
-from cure4rec.errors import ConfigError
+from cure4rec.errors import ConfigError, CureError
 from cure4rec.runner.cells import CellSpec
 
 log = logging.getLogger(__name__)
@@ -40,12 +50,28 @@ class InProcessExecutor:
             yield cell, fn(_payload(cell))
 
 
-def _init_worker() -> None:
-    """One torch thread per worker: N workers share the machine without oversubscription."""
+def watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this process (status 1) as soon as `parent` is no longer its parent."""
+    if parent <= 1:
+        return
+
+    def _watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    threading.Thread(target=_watch, name="cure4rec-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent: int = 0) -> None:
+    """One torch thread per worker (N workers share the machine without oversubscription);
+    the worker exits when `parent` dies."""
     import torch
 
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
+    watch_parent(parent)
 
 
 class ProcessExecutor:
@@ -58,7 +84,8 @@ class ProcessExecutor:
 
     def map(self, fn: CellFn, cells: Sequence[CellSpec]) -> Iterator[tuple[CellSpec, dict]]:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(os.getpid(),)) as pool:
             pending: dict[Future, CellSpec] = {pool.submit(fn, _payload(c)): c for c in cells}
             try:
                 while pending:
@@ -89,8 +116,10 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(include_dashboard=False, num_cpus=self.workers or 1,
-                         _node_ip_address="127.0.0.1", log_to_driver=False)
+                with _loopback_ray():
+                    ray.init(include_dashboard=False, num_cpus=self.workers or 1,
+                             _node_ip_address="127.0.0.1", log_to_driver=False)
+                start_reaper()
         return ray
 
     def map(self, fn: CellFn, cells: Sequence[CellSpec]) -> Iterator[tuple[CellSpec, dict]]:
@@ -102,14 +131,80 @@ class RayExecutor:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     cell = pending.pop(ref)
-                    yield cell, ray.get(ref)
+                    yield cell, _ray_get(ray, ref)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
 
+@contextlib.contextmanager
+def _loopback_ray() -> Iterator[None]:
+    """Ray 2.6 maps 127.0.0.1 to the outward address (`get_node_ip_address`); with that
+    lookup answering 127.0.0.1 the node registers on loopback and Ray's gRPC servers
+    (GCS, raylet, workers, agent) listen on 127.0.0.1 only."""
+    import ray._private.services as services
+
+    old = services.get_node_ip_address
+    services.get_node_ip_address = lambda address="8.8.8.8:53": "127.0.0.1"
+    try:
+        yield
+    finally:
+        services.get_node_ip_address = old
+
+
+def _ray_get(ray: Any, ref: Any) -> dict[str, Any]:
+    """`ray.get`, with a user error of the task re-raised as itself (one line, no colours)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, CureError):
+            raise type(cause)(str(cause)) from None
+        raise
+
+
+_REAPER = r"""
+import os, sys, time, psutil
+driver = psutil.Process(int(sys.argv[1]))
+known = {}
+while True:
+    try:
+        if not driver.is_running() or driver.status() == psutil.STATUS_ZOMBIE:
+            break
+        for p in driver.children(recursive=True):
+            if p.pid != os.getpid():
+                known[p.pid] = p
+    except psutil.Error:
+        break
+    time.sleep(0.5)
+for p in known.values():
+    try:
+        if p.is_running():
+            p.kill()
+    except psutil.Error:
+        pass
+"""
+
+
+def start_reaper() -> Any:
+    """A small watcher process that kills the local Ray instance's processes (GCS, raylet,
+    agents, workers) once this driver is gone, however it died (Ray's dashboard agent
+    otherwise lingers for a minute or more after a SIGKILL)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid())],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+_WATCHED: list[int] = []
+
+
 def _ray_task(fn: CellFn, payload: dict[str, Any]) -> dict[str, Any]:
-    _init_worker()
+    if not _WATCHED:  # once per worker process: exit when its raylet is gone
+        _WATCHED.append(os.getppid())
+        _init_worker(os.getppid())
     return fn(payload)
 
 

@@ -42,8 +42,23 @@ def _forget_split_cached(key: str) -> Any:
                              seed=f["seed"], **f.get("options", {}))
 
 
+@functools.lru_cache(maxsize=4)
+def _manifest_cached(directory: str, sha256: str) -> Any:
+    from cure4rec.commands.split import load_manifest
+    from cure4rec.errors import IntegrityError
+
+    fs = load_manifest(directory)
+    if fs.sha256 != sha256:
+        raise IntegrityError(f"{directory}: forget split sha256 {fs.sha256} is not the "
+                             f"{sha256} the recipe was planned with; re-run `cure4rec run`")
+    return fs
+
+
 def forget_split_of(spec: CellSpec) -> Any:
-    """The ForgetSplit of a cell (memoised per process: cells of one group share it)."""
+    """The ForgetSplit of a cell (memoised per process: cells of one group share it); a
+    recipe's `forget.manifest` is loaded (and its sha256 checked) instead of selected."""
+    if spec.forget.get("manifest"):
+        return _manifest_cached(str(spec.manifest_dir), spec.forget["manifest"])
     return _forget_split_cached(canonical_json({"dataset": spec.dataset, "split": spec.split,
                                                 "forget": spec.forget,
                                                 "data_dir": spec.data_dir}))

@@ -106,6 +106,8 @@ def write_record(record: dict[str, Any], records_dir: Path) -> Path:
     """Write `record` to `<records_dir>/<config_hash>.json` atomically (temp + os.replace)."""
     records_dir.mkdir(parents=True, exist_ok=True)
     path = records_dir / f"{record['config_hash']}.json"
+    if path.is_file():
+        _refuse_future(path)
     fd, tmp = tempfile.mkstemp(dir=records_dir, prefix=temp_prefix(), suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
@@ -118,6 +120,51 @@ def write_record(record: dict[str, Any], records_dir: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _refuse_future(path: Path) -> None:
+    """FutureRecordError if `path` holds a record of a newer schema (it must be kept)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        version = old.get("schema_version") if isinstance(old, dict) else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise FutureRecordError(f"{path}: holds a record of schema version {version} (newer "
+                                f"than {SCHEMA_VERSION}); it is kept: upgrade cure4rec or move it")
+
+
+class ResultsLock:
+    """An exclusive `flock` on `<folder>/.lock` for one run; the OS drops it if we die."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / ".lock"
+        self._fh: Any = None
+
+    def __enter__(self) -> ResultsLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise DataError(f"{self.path.parent}: another run (pid {holder}) is writing these "
+                            "results; wait for it to finish or use another --results") from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def _migrate_v0(rec: dict[str, Any]) -> dict[str, Any]:
@@ -148,32 +195,66 @@ def _migrate_v0(rec: dict[str, Any]) -> dict[str, Any]:
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_v0}
 
 
-def migrate(rec: dict[str, Any]) -> dict[str, Any]:
+def schema_version(rec: dict[str, Any], where: Any = "record") -> int:
+    """The record's schema version (a non-negative integer), else DataError."""
+    version = rec.get("schema_version", rec.get("version", 0))
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise DataError(f"{where}: schema_version {version!r} is not a non-negative integer; "
+                        "the record is damaged: delete it and run the recipe again")
+    return version
+
+
+class FutureRecordError(DataError):
+    """A record written by a newer cure4rec (schema version above ours): kept, never replaced."""
+
+
+def migrate(rec: dict[str, Any], where: Any = "record") -> dict[str, Any]:
     """Bring a record of any known schema version to the current one."""
-    version = int(rec.get("schema_version", rec.get("version", 0)))
+    version = schema_version(rec, where)
+    if version > SCHEMA_VERSION:
+        raise FutureRecordError(f"{where}: record schema version {version} is newer than this "
+                                f"cure4rec reads ({SCHEMA_VERSION}); upgrade cure4rec")
     if version == SCHEMA_VERSION:
         return rec
     if version not in MIGRATIONS:
-        raise DataError(f"record schema version {version} is unknown "
+        raise DataError(f"{where}: record schema version {version} is unknown "
                         f"(this cure4rec reads up to {SCHEMA_VERSION}); upgrade cure4rec")
-    return migrate(MIGRATIONS[version](rec))
+    return migrate(MIGRATIONS[version](rec), where)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid metric value (JSON has no NaN/Infinity; use null)")
 
 
 def load_record(path: Path) -> dict[str, Any]:
     """Read and migrate one record; raise DataError if it is unreadable or incomplete."""
     try:
-        rec = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        rec = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise DataError(f"{path}: not a readable run record ({exc})") from exc
     if not isinstance(rec, dict):
         raise DataError(f"{path}: a run record must be a JSON object")
     try:
-        rec = migrate(rec)
+        rec = migrate(rec, path)
     except KeyError as exc:
         raise DataError(f"{path}: record lacks field {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: malformed record ({exc}); delete it and run again") from exc
     missing = [k for k in REQUIRED if k not in rec]
     if missing:
         raise DataError(f"{path}: record lacks field(s) {', '.join(missing)}")
+    if not isinstance(rec["metrics"], dict) or not isinstance(rec["cell"], dict):
+        raise DataError(f"{path}: record fields 'metrics' and 'cell' must be JSON objects")
+    for key in ("model", "method", "dataset"):
+        part = rec[key]
+        if not isinstance(part, dict) or not isinstance(part.get("name"), str):
+            raise DataError(f"{path}: record field {key!r} must be an object with a string "
+                            f"'name', got {part!r:.80}; the record is damaged (wrong "
+                            "schema_version?): delete it and run again")
+    for k, v in rec["metrics"].items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v)):
+            raise DataError(f"{path}: metric {k!r} = {v!r} is not a finite number or null")
     return rec
 
 
@@ -183,6 +264,8 @@ def is_complete(path: Path, expected_hash: str) -> bool:
         return False
     try:
         rec = load_record(path)
+    except FutureRecordError:
+        raise
     except DataError as exc:
         log.warning("%s; the cell will run again", exc)
         return False
@@ -190,11 +273,21 @@ def is_complete(path: Path, expected_hash: str) -> bool:
 
 
 def load_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Load records, one per config hash (first in sorted path order), sorted by hash."""
+    """Load records, one per config hash, sorted by hash.
+
+    Two files with one config hash must agree on the metrics (copies of one result); if
+    they differ, which one is right is unknown, so it is a DataError naming both.
+    """
     by_hash: dict[str, dict[str, Any]] = {}
+    where: dict[str, Path] = {}
     for p in sorted(Path(x) for x in paths):
         rec = load_record(p)
-        by_hash.setdefault(rec["config_hash"], rec)
+        h = rec["config_hash"]
+        if h in by_hash and by_hash[h]["metrics"] != rec["metrics"]:
+            raise DataError(f"{where[h]} and {p}: two records of cell {h} with different "
+                            "metrics; delete the wrong one (or re-run the cell)")
+        by_hash.setdefault(h, rec)
+        where.setdefault(h, p)
     return [by_hash[h] for h in sorted(by_hash)]
 
 

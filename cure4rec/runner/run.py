@@ -5,11 +5,14 @@ Layout under the results folder: `<recipe-name>/recipe.resolved.yaml`,
 finishes, so a crash loses at most the cells in flight) and `<recipe-name>/cache/<hash>.pt`
 (trained reference models shared between cells). Temporary files left by a killed run
 (`.tmp-<pid>-*` of a process no longer running) are removed when the next run starts.
+One run at a time writes a recipe's folder (`<recipe-name>/.lock`, an OS file lock); the
+folder is checked writable before any cell is computed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +21,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
 from cure4rec.runner.recipe import Recipe, save_resolved
-from cure4rec.runner.records import is_complete, remove_stale_temps, write_record
+from cure4rec.runner.records import ResultsLock, is_complete, remove_stale_temps, write_record
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,30 @@ def run_recipe(recipe: Recipe, root: str | Path = "results", executor: Executor 
     """Run every cell of `recipe` that has no valid record yet (at most `limit` of them)."""
     t0 = time.perf_counter()
     out = results_dir(recipe, root)
+    with ResultsLock(prepare_results(out)):
+        return _run_locked(recipe, root, out, executor, limit, progress, fn, t0)
+
+
+def prepare_results(out: Path) -> Path:
+    """Create `out/records` and `out/cache` and check they are writable (DataError if not)."""
+    try:
+        for folder in (out / "records", out / "cache"):
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".tmp-{os.getpid()}-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+    except OSError as exc:
+        raise DataError(f"results folder {out}: not writable ({exc.strerror or exc}); "
+                        "pass another --results or fix its permissions") from exc
+    return out
+
+
+def _run_locked(recipe: Recipe, root: str | Path, out: Path, executor: Executor | None,
+                limit: int | None, progress: bool,
+                fn: Callable[[dict[str, Any]], dict[str, Any]] | None, t0: float) -> RunSummary:
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit must be >= 0, got {limit}")
+    remove_stale_temps(out)
     save_resolved(recipe, out / "recipe.resolved.yaml")
     for folder in (out / "records", out / "cache"):  # debris of a killed run
         remove_stale_temps(folder)
