@@ -26,15 +26,18 @@ ctx = RunContext(seed=0)
 state = method.learn(fs.train, ctx, valid=fs.valid)
 result = method.unlearn(state, fs.request, ctx)
 
-# 4. References: >= 2 models retrained from scratch on the retained data. `seeds` is a
-#    list of seed offsets, not a count.
-refs = retrain_references(model, fs.retain, fs.valid, ctx, seeds=[0, 1])
+# 4. References: N >= 3 models retrained from scratch on the retained data (8 in the
+#    recipes); `seeds` lists reference indices (seed paths retrain-reference/<j>), not a count.
+refs = retrain_references(model, fs.retain, fs.valid, ctx, seeds=range(4))
 
 # 5. Evaluate all four aspects. For an ensemble (SISA, RecEraser, UltraRE) pass a single
 #    plain model as `attack_template`: the membership attacks clone its architecture.
 res = evaluate_cell(fs, state.model, result.model, refs, ctx,
                     config=EvaluatorConfig(bootstrap=0), attack_template=refs[0],
                     learn_timing=state.timing, unlearn_timing=result.timing)
-for key in ("utility.ndcg@20", "completeness.interaction_mia_auc", "efficiency.unlearn_wall_s"):
+for key in ("utility.ndcg@20", "completeness.calibrated", "completeness.calibrated.p",
+            "efficiency.unlearn_wall_s"):
     print(f"{key:36s} {res.metrics[key]:.4f}")
+verdict = {1: "remembers", 0: "indistinguishable", -1: "over-forgets"}
+print("verdict:", verdict[int(res.metrics["completeness.calibrated.verdict"])])
 print(f"split {fs.split_id} sha256 {fs.sha256[:12]}; {len(res.metrics)} metrics in all")
