@@ -168,10 +168,21 @@ def test_find_records_only_records_folders_and_no_temps(tmp_path: Path) -> None:
 
 
 def test_stale_temps_of_live_writers_and_odd_names(tmp_path: Path) -> None:
-    live = tmp_path / f".tmp-{os.getppid()}-a.json"  # our parent is running
-    mine = tmp_path / f"{temp_prefix()}b.json"
-    odd = tmp_path / ".tmp-x-y.json"  # no pid: a leftover of an old version
-    for p in (live, mine, odd):
-        p.write_text("{")
-    assert remove_stale_temps(tmp_path) == [odd]
-    assert sorted(tmp_path.iterdir()) == sorted([live, mine])
+    import subprocess
+    import sys
+
+    # a live writer of our own (probing a pid may signal it: never use a process we did
+    # not start, e.g. our parent)
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".tmp-{writer.pid}-a.json"
+        mine = tmp_path / f"{temp_prefix()}b.json"
+        odd = tmp_path / ".tmp-x-y.json"  # no pid: a leftover of an old version
+        for p in (live, mine, odd):
+            p.write_text("{")
+        assert remove_stale_temps(tmp_path) == [odd]
+        assert sorted(tmp_path.iterdir()) == sorted([live, mine])
+        assert writer.poll() is None  # probing it did not signal it
+    finally:
+        writer.kill()
+        writer.wait()
