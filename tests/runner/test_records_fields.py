@@ -182,7 +182,8 @@ def test_stale_temps_of_live_writers_and_odd_names(tmp_path: Path) -> None:
             p.write_text("{")
         assert remove_stale_temps(tmp_path) == [odd]
         assert sorted(tmp_path.iterdir()) == sorted([live, mine])
-        assert writer.poll() is None  # probing it did not signal it
+        with pytest.raises(subprocess.TimeoutExpired):  # probing it did not signal it
+            writer.wait(timeout=0.3)
     finally:
         writer.kill()
         writer.wait()
