@@ -38,7 +38,7 @@ declare -A TESTS=(
   [metrics/attribute_attack]="tests/fairness/test_attack.py"
   [runner/records]="tests/runner/test_records.py tests/runner/test_records_fields.py tests/runner/test_torn_write.py tests/runner/test_resume_hash.py"
   [methods/sharded]="tests/methods/test_sharded.py"
-  [leaderboard/build]="tests/leaderboard/test_leaderboard.py"
+  [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py"
 )
 ORDER=(metrics/ranking metrics/fairness metrics/difficulty metrics/recovery metrics/efficiency
        metrics/catalog metrics/completeness metrics/mia runner/records methods/sharded
