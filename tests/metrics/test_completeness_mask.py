@@ -97,3 +97,31 @@ def test_masked_values_reach_the_reported_group_means() -> None:
     assert out["js.forgotten"] == pytest.approx(
         _js_reference(UNLEARNED[0, 2:], REFERENCE[0, 2:]), rel=1e-5)
     assert np.isnan(out["topk_overlap.rest"])  # an empty group is NaN, not 0
+
+
+def test_seed_pairs_are_masked_too() -> None:
+    """The seed-noise side (reference pairs) excludes the training items as well."""
+    ref2 = _Fixed(np.array([[9.0, 8.0, 2.0, 3.0, 4.0, 5.0], REFERENCE[1]]))
+    gd = group_distances(_Fixed(UNLEARNED), [_Fixed(REFERENCE), ref2], np.array([0]), HISTORY,
+                         k=3, p=0.9)
+    # user 0, candidates {2,3,4,5}: reference [3,4,2] vs ref2 [5,4,3]: X = (0, 1, 2)
+    # (unmasked the lists would be [0,1,3] vs [0,1,5]: X = (1, 2, 2))
+    assert gd.seed["rbo"] == pytest.approx([1 - _rbo_by_hand([0, 1, 2], 0.9, 3)])
+    assert gd.seed["topk_overlap"] == pytest.approx([1 - 2 / 3])
+
+
+def test_forgotten_rank_reports_the_originals_lift() -> None:
+    from cure4rec.metrics.completeness import forgotten_rank
+
+    forget = Interactions(np.array([0, 1]), np.array([2, 0]), 2, 6)
+    orig = _Fixed(np.array([[0.0, 0, 9, 0, 0, 0], [9.0, 0, 0, 0, 0, 1]]))  # forgotten on top
+    low = _Fixed(np.array([[5.0, 4, 0, 3, 2, 1], [0.0, 5, 4, 3, 2, 1]]))  # forgotten at bottom
+    mid = _Fixed(np.array([[5.0, 4, 3, 2, 1, 0], [3.0, 5, 4, 2, 1, 0]]))
+    out = forgotten_rank(mid, [low, low], forget, original=orig)
+    # percentiles (# items below / 5): orig 1, 1; low 0, 0; mid 3/5, 3/5
+    assert out["forgotten_rank"] == pytest.approx(0.6)
+    assert out["forgotten_rank.retrain"] == pytest.approx(0.0)
+    assert out["forgotten_rank.original"] == pytest.approx(1.0)
+    assert out["forgotten_rank_lift"] == pytest.approx(0.6)  # (0.6 − 0) / (1 − 0)
+    assert out["forgotten_rank_lift.seed"] == pytest.approx(0.0)
+    assert "forgotten_rank.original" not in forgotten_rank(mid, [low, low], forget)

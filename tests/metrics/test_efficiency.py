@@ -55,3 +55,32 @@ def test_evaluator_efficiency_keys() -> None:
     assert out["efficiency.stream_mean_s"] == pytest.approx(0.2)
     assert out["efficiency.stream_p95_s"] == pytest.approx(0.1 + 0.95 * 0.2)
     assert "efficiency.speedup_vs_retrain" not in _efficiency(None, Timing(0.0), Timing(1.0), None)
+
+
+def _status_mib(field: str) -> float:
+    """A field of /proc/self/status (kB) in MiB: an independent reading of the same memory."""
+    with open("/proc/self/status") as f:
+        line = next(x for x in f if x.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def test_rss_reading_in_mib(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import builtins
+
+    from cure4rec.metrics import efficiency
+
+    assert efficiency._rss_mib() == pytest.approx(_status_mib("VmRSS"), rel=0.05)
+    # without /proc/self/statm: the peak RSS from getrusage (KiB on Linux) in MiB
+    real_open = builtins.open
+
+    def no_statm(path, *a, **k):  # type: ignore[no-untyped-def]
+        if str(path) == "/proc/self/statm":
+            raise OSError("no procfs")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", no_statm)
+    peak = efficiency._rss_mib()
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert peak == pytest.approx(_status_mib("VmHWM"), rel=0.05)
+    assert latency_summary([1, 2])["mean_s"] == 1.5 and isinstance(
+        latency_summary([1, 2])["mean_s"], float)

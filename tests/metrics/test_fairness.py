@@ -90,7 +90,7 @@ def test_group_mask_may_be_integers_and_metric_is_honoured() -> None:
 def test_activity_groups_small_and_empty() -> None:
     users = np.repeat(np.arange(10), np.arange(10) + 1)  # user u has u + 1 interactions
     tr = Interactions(users, np.zeros(len(users), dtype=np.int64), 10, 1)
-    mask = activity_groups(tr, 0.05)  # int(10 * 0.05) = 0 -> at least one active user
+    mask = activity_groups(tr)  # default 5%: int(10 * 0.05) = 0 -> at least one active user
     assert mask.dtype == bool and np.flatnonzero(mask).tolist() == [9]
     assert np.flatnonzero(activity_groups(tr, 0.25)).tolist() == [8, 9]
     empty = Interactions(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 4, 1)

@@ -106,13 +106,35 @@ def test_load_record_errors(tmp_path: Path) -> None:
 
 def test_migrate_v0_and_version_field() -> None:
     v0 = {"version": 0, "dataset": "ml-100k", "model": "bpr", "method": "retrain",
-          "results": {"ndcg@20": 0.25, "completeness.mia_auc": 0.5}, "seed": "2"}
+          "results": {"ndcg@20": 0.25, "completeness.mia_auc": 0.5, "utility.hr@5": 0.1,
+                      "fairness.ugf": 0.2, "efficiency.unlearn_wall_s": 3.0}, "seed": "2"}
     rec = migrate(v0)
-    assert rec["metrics"] == {"completeness.mia_auc": 0.5, "utility.ndcg@20": 0.25}
-    assert rec["cell"]["forget"] == {"strategy": "random", "fraction": 0.05, "seed": 0}
+    assert rec["metrics"] == {"completeness.mia_auc": 0.5, "efficiency.unlearn_wall_s": 3.0,
+                              "fairness.ugf": 0.2, "utility.hr@5": 0.1,
+                              "utility.ndcg@20": 0.25}
+    assert rec["cell"] == {
+        "kind": "method", "dataset": {"name": "ml-100k", "params": {}},
+        "split": {"protocol": None, "ratios": None, "seed": 0},
+        "forget": {"strategy": "random", "fraction": 0.05, "seed": 0},
+        "model": {"name": "bpr", "config": {}}, "method": {"name": "retrain", "config": {}},
+        "seed": 2, "evaluator": {}, "references": {}, "fairness": {}, "stream": None}
     assert rec["seed"] == 2 and rec["kind"] == "method" and rec["environment"] == {}
     assert rec["dataset"] == {"name": "ml-100k", "version": "", "sha256": ""}
     assert rec["split"] == {"id": "", "sha256": ""} and rec["migrated_from"] == 0
+    assert rec["timings"] == {} and rec["config_hash"] == config_hash(rec["cell"])
+    full = migrate({"version": 0, "kind": "original", "dataset": "d", "version_tag": 3,
+                    "dataset_sha256": "ab", "split_id": "s1", "split_sha256": "cd",
+                    "strategy": "core", "fraction": "0.1", "model": "wmf",
+                    "model_config": {"dim": 4}, "method": "sisa",
+                    "method_config": {"shards": 2}, "timings": {"learn": {"wall_s": 1.0}},
+                    "results": {}})
+    assert full["cell"]["kind"] == full["kind"] == "original" and full["seed"] == 0
+    assert full["cell"]["forget"] == {"strategy": "core", "fraction": 0.1, "seed": 0}
+    assert full["cell"]["model"] == {"name": "wmf", "config": {"dim": 4}}
+    assert full["method"] == {"name": "sisa", "config": {"shards": 2}}
+    assert full["dataset"] == {"name": "d", "version": "3", "sha256": "ab"}
+    assert full["split"] == {"id": "s1", "sha256": "cd"}
+    assert full["timings"] == {"learn": {"wall_s": 1.0}} and full["metrics"] == {}
     current = make_record(CELL, dataset={}, split={}, metrics={})
     assert migrate(current) is current
 
@@ -146,10 +168,22 @@ def test_find_records_only_records_folders_and_no_temps(tmp_path: Path) -> None:
 
 
 def test_stale_temps_of_live_writers_and_odd_names(tmp_path: Path) -> None:
-    live = tmp_path / f".tmp-{os.getppid()}-a.json"  # our parent is running
-    mine = tmp_path / f"{temp_prefix()}b.json"
-    odd = tmp_path / ".tmp-x-y.json"  # no pid: a leftover of an old version
-    for p in (live, mine, odd):
-        p.write_text("{")
-    assert remove_stale_temps(tmp_path) == [odd]
-    assert sorted(tmp_path.iterdir()) == sorted([live, mine])
+    import subprocess
+    import sys
+
+    # a live writer of our own (probing a pid may signal it: never use a process we did
+    # not start, e.g. our parent)
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".tmp-{writer.pid}-a.json"
+        mine = tmp_path / f"{temp_prefix()}b.json"
+        odd = tmp_path / ".tmp-x-y.json"  # no pid: a leftover of an old version
+        for p in (live, mine, odd):
+            p.write_text("{")
+        assert remove_stale_temps(tmp_path) == [odd]
+        assert sorted(tmp_path.iterdir()) == sorted([live, mine])
+        with pytest.raises(subprocess.TimeoutExpired):  # probing it did not signal it
+            writer.wait(timeout=0.3)
+    finally:
+        writer.kill()
+        writer.wait()
