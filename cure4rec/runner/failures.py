@@ -4,8 +4,8 @@
 exception inside the cell returns an *error record* instead of propagating — the cell's
 definition and config hash, what it ran on where that could be determined, empty metrics,
 ``status: "error"`` and ``error`` = exception type, message (first 500 characters) and the
-sha256 of the formatted traceback (``traceback_sha256``; the traceback itself is logged, not
-stored, so records stay free of file paths). Error records are never "complete": a re-run
+sha256 of the formatted traceback (``traceback_sha256``; the traceback itself is logged at DEBUG
+level, not stored, so records stay free of file paths). Error records are never "complete": a re-run
 retries exactly the failed and missing cells (`is_done`). The leaderboard shows such a row
 as failed rather than averaging around it.
 """
@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cure4rec.config import config_hash
+from cure4rec.runner.cells import CellSpec
 from cure4rec.runner.records import is_complete, load_record, make_record
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,9 @@ def _run_tolerant(fn: CellFn, payload: dict[str, Any]) -> dict[str, Any]:
     try:
         return fn(payload)
     except Exception as exc:  # noqa: BLE001 - recorded, and the run exits non-zero
-        log.error("cell %s failed: %s: %s\n%s", payload.get("method", {}).get("name"),
-                  type(exc).__name__, exc, traceback.format_exc())
+        log.error("cell %s (%s) failed: %s: %s", config_hash(CellSpec(**payload).definition()),
+                  payload.get("method", {}).get("name"), type(exc).__name__, exc)
+        log.debug("traceback:\n%s", traceback.format_exc())
         return error_record(payload, exc)
 
 
