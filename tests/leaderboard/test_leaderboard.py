@@ -337,8 +337,10 @@ def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
     if which == "committed":
         page = DOCS / "leaderboard.html"
     else:
+        from cure4rec.leaderboard import render_all as real  # real PNGs (matplotlib)
+
         page = tmp_path / "lb.html"
-        page.write_text(render_all(_records())["leaderboard.html"])
+        page.write_text(real(_records())["leaderboard.html"])
     res = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -347,7 +349,12 @@ def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     assert '<table class="sortable">' in res.stdout and "utility" in res.stdout
-    assert "Uncaught" not in res.stderr
+    assert "Uncaught" not in res.stderr and "CONSOLE" not in res.stderr
+    # every plot is an inline PNG that decodes (a missing or broken image fails)
+    imgs = IMG.findall(res.stdout)
+    assert imgs and len(imgs) == res.stdout.count("<img ")
+    for alt, b64 in imgs:
+        assert png_size(b64) == tuple(round(100 * x) for x in SIZES[alt])
 
 
 def test_new_protocol_headline_has_calibrated_score_and_verdict() -> None:

@@ -110,3 +110,32 @@ def test_real_cell_same_on_process_pool(recipe_dir: Path, tmp_path: Path) -> Non
     a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
     strip = lambda m: {k: v for k, v in m.items() if not k.startswith("efficiency.")}
     assert len(a) == 3 and {k: strip(v) for k, v in a.items()} == {k: strip(v) for k, v in b.items()}
+
+
+@pytest.mark.slow
+def test_real_method_nan_past_first_users_is_an_error_record(tmp_path: Path) -> None:
+    """A method whose model scores NaN for user 100 (past the old 64-user probe) fails its
+    contract check instead of crashing inside sklearn; its cell is an error record, the
+    other cells complete, and a re-run retries only that cell."""
+    (tmp_path / "nan.yaml").write_text(
+        "name: nan\n"
+        "dataset: {name: synthetic, params: {n_users: 120, n_items: 80, "
+        "n_interactions: 1500}}\n"
+        "models: [{name: bpr, config: {dim: 8, epochs: 2, batch_size: 512}}]\n"
+        "methods: [{name: 'tests.runner.nan_method:NanUnlearn'}, {name: scif}]\n"
+        "forget: {strategy: random, fraction: 0.05}\nseeds: [0]\n"
+        "references: {retrain_seeds: 3}\n"
+        "evaluator: {ks: [10], bootstrap: 10, neighbours_k: 20, svd_dim: 8, difficulty: null,"
+        " shadow_epochs: 2}\n")
+    r = load_recipe(tmp_path / "nan.yaml")
+    cells = expand_cells(r)
+    bad = next(c.config_hash for c in cells if c.method["name"].endswith("NanUnlearn"))
+    s = run_recipe(r, tmp_path / "res", progress=False)
+    assert [f["config_hash"] for f in s.failed] == [bad] and len(s.ran) == len(cells) == 4
+    err = s.failed[0]["error"]
+    assert err["type"] == "MethodContractError"
+    assert "non-finite scores for 1 user(s), first user 100" in err["message"]
+    recs = _metrics(tmp_path / "res")
+    assert recs[bad] == {} and all(v for h, v in recs.items() if h != bad)
+    again = run_recipe(r, tmp_path / "res", progress=False)
+    assert again.ran == [bad] and again.skipped == 3 and len(again.failed) == 1
