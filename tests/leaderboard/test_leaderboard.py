@@ -390,3 +390,14 @@ def test_retrain_reference_without_completeness_sits_at_the_ideal() -> None:
     (data,) = tradeoff_data(Section("t", "t", sec.seeds, sec.metrics, sec.directions, rows))
     assert data["points"][0][:4] == ["retrain (reference)", "reference", 0.0, 0.0]
     assert "original (reference)" not in [p[0] for p in data["points"]]
+
+
+def test_html_target_columns_sort_by_distance_to_the_ideal() -> None:
+    from cure4rec.leaderboard.render_html import sort_value
+
+    gap = _section("completeness.mia_auc_gap", "target",
+                   [("a", "method", -0.05), ("b", "method", 0.2), ("c", "method", 0.1)])
+    assert [sort_value(gap, i, "completeness.mia_auc_gap") for i in range(3)] == [
+        "0.05", "0.2", "0.1"]  # |gap − 0|: a (−0.05) sorts first, not last
+    up = _section("utility.ndcg@20", "higher", [("a", "method", -0.05)])
+    assert sort_value(up, 0, "utility.ndcg@20") == "-0.05"
