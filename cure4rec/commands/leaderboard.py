@@ -17,6 +17,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="folder searched for */records/*.json (default: results)")
     b.add_argument("--out", default=None, help="output folder (default: <results>/leaderboard)")
     b.set_defaults(func=main)
+    a = sub.add_parser("add", help="validate submitted records, copy them into a "
+                       "leaderboard and rebuild it")
+    a.add_argument("results", help="folder searched for */records/*.json of the submission")
+    a.add_argument("--to", default="docs/leaderboard",
+                   help="leaderboard folder holding records/ (default: docs/leaderboard)")
+    a.set_defaults(func=add)
+
+
+def add(args: argparse.Namespace) -> int:
+    """`leaderboard add`: validate (nothing written on error), copy, rebuild."""
+    from cure4rec.leaderboard.submit import add_records
+
+    copied, pages = add_records(args.results, args.to)
+    for p in pages:
+        print(p)
+    print(f"added {len(copied)} records to {Path(args.to) / 'records'}")
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:

@@ -98,6 +98,13 @@ def main(args: argparse.Namespace) -> int:
     print(f"{recipe.name}: {summary.cells} cells, ran {len(summary.ran)}, "
           f"skipped {summary.skipped} (already recorded); records in {summary.out_dir}/records")
     print(f"total time: {time.perf_counter() - t0:.1f} s")
+    if summary.failed:
+        import sys
+
+        from cure4rec.runner.failures import summary_line
+
+        print(f"{recipe.name}: {summary_line(summary.failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

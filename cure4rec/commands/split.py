@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
         q = sub.add_parser(name, help=hlp)
         q.add_argument("dir", help="manifest directory")
         q.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "show":
+            q.add_argument("--cite", action="store_true",
+                           help="print a BibTeX-style entry citing the split id and sha256")
         q.set_defaults(func=fn)
 
 
@@ -88,5 +91,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    _print_card(load_manifest(args.dir).card, args.json)
+    card = load_manifest(args.dir).card
+    if getattr(args, "cite", False):
+        from cure4rec.leaderboard.cite import bibtex
+
+        print(bibtex(card["split_id"], card["sha256"], dataset=str(card.get("dataset", "")),
+                     dataset_sha256=str(card.get("dataset_sha256", "")),
+                     version=str(card.get("package_version", ""))))
+        return 0
+    _print_card(card, args.json)
     return 0

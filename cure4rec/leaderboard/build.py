@@ -44,6 +44,7 @@ class Row:
     role: str
     seeds: tuple[int, ...]
     values: dict[str, Stat]
+    failed: tuple[tuple[int, str], ...] = ()  # (seed, exception type) of error records
 
     @property
     def label(self) -> str:
@@ -60,6 +61,9 @@ class Section:
     metrics: tuple[str, ...]
     directions: dict[str, str]
     rows: tuple[Row, ...]
+    protocol: str = ""
+    splits: tuple[tuple[str, str], ...] = ()  # (split id, split sha256), sorted
+    dataset: tuple[tuple[str, str], ...] = ()  # (name, version, sha256) as key/value pairs
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,12 @@ def _view(rec: dict[str, Any]) -> dict[str, Any]:
         view["reference_kind"] = kind
     if info.get("evaluation_protocol") is not None:
         view["evaluation_protocol"] = info["evaluation_protocol"]
+    card = (info.get("method_provenance") or {}).get("card")
+    if card is not None:  # rows are labelled by the card's name
+        view["card"] = card
+    if rec.get("status") is not None:  # error records (a failed cell)
+        view["status"] = rec["status"]
+        view["error_type"] = (rec.get("error") or {}).get("type")
     return view
 
 
@@ -191,14 +201,27 @@ def _metric_order(key: str) -> tuple[int, str]:
     return (ASPECTS.index(a) if a in ASPECTS else len(ASPECTS), key)
 
 
+def card_name(rec: dict[str, Any]) -> str:
+    """The method's card name (records since provenance), else the recipe's method name
+    (which may be an import path such as ``negft:NegFineTune``)."""
+    card = ((rec.get("info") or {}).get("method_provenance") or {}).get("card")
+    return str(card) if card else str(rec["cell"]["method"]["name"])
+
+
+def is_failed(rec: dict[str, Any]) -> bool:
+    """Whether `rec` is the error record of a cell that raised (`cure4rec.runner.failures`)."""
+    return rec.get("status") == "error"
+
+
 def _build_section(key: str, title: str, recs: list[dict[str, Any]]) -> Section:
     seeds = tuple(sorted({int(r["seed"]) for r in recs}))
-    varying = _varying([r["cell"]["model"] for r in recs] + [r["cell"]["method"] for r in recs])
+    methods = [dict(r["cell"]["method"], name=card_name(r)) for r in recs]
+    varying = _varying([r["cell"]["model"] for r in recs] + methods)
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in recs:
+    for r, meth in zip(recs, methods):
         role = "method" if r["kind"] == "method" else "reference"
         model = _label(r["cell"]["model"], varying.get(r["cell"]["model"]["name"], set()))
-        method = _label(r["cell"]["method"], varying.get(r["cell"]["method"]["name"], set()))
+        method = _label(meth, varying.get(meth["name"], set()))
         if _view(r).get("reference_kind") == "method":
             method += OWN_REFERENCE_MARK
         groups[(model, role, method)].append(r)
@@ -207,18 +230,29 @@ def _build_section(key: str, title: str, recs: list[dict[str, Any]]) -> Section:
     for (model, role, method), rs in sorted(groups.items(), key=lambda g: (
             g[0][0], g[0][1] != "reference", g[0][2])):
         rs = sorted(rs, key=lambda r: int(r["seed"]))
+        failed = tuple((int(r["seed"]), str((r.get("error") or {}).get("type", "?")))
+                       for r in rs if is_failed(r))
+        rs = [r for r in rs if not is_failed(r)]
         row_seeds = tuple(int(r["seed"]) for r in rs)
         complete = row_seeds == seeds
         values = {m: _stat([r["metrics"].get(m) for r in rs] if complete else [],
                            len(seeds)) for m in metrics}
-        rows.append(Row(model, method, role, row_seeds, values))
+        rows.append(Row(model, method, role, row_seeds, values, failed))
+    ok = [r for r in recs if not is_failed(r)] or recs
+    splits = tuple(sorted({(str(r["split"].get("id", "")), str(r["split"].get("sha256", "")))
+                           for r in ok}))
+    ds = ok[0]["dataset"]
+    dataset = tuple((k, str(ds.get(k, ""))) for k in ("name", "version", "sha256"))
     return Section(title, key, seeds, metrics, {m: direction_of(m) for m in metrics},
-                   tuple(rows))
+                   tuple(rows), protocol_of(recs[0]) or LEGACY_PROTOCOL, splits, dataset)
 
 
 def build_leaderboard(records: Iterable[dict[str, Any]]) -> Leaderboard:
     """The leaderboard of `records` (any order; one record per config hash)."""
+    from cure4rec.leaderboard.compat import check_comparable
+
     recs = sorted(records, key=lambda r: r["config_hash"])
+    check_comparable(recs)
     by_section: dict[str, list[dict[str, Any]]] = defaultdict(list)
     titles: dict[str, str] = {}
     for r in recs:

@@ -182,14 +182,19 @@ class UnlearningMethod(ABC):
         """
 
 
-def _check_finite(model: Recommender, method: str, phase: str, n_probe: int = 64) -> None:
-    users = np.arange(min(n_probe, model.n_users))
-    if len(users) == 0:
-        return
+def _check_finite(model: Recommender, method: str, phase: str, batch_users: int = 512) -> None:
+    """Raise MethodContractError if any user's scores are non-finite (all users, in batches
+    of `batch_users`, so a NaN past the first batch is caught here, not inside an attack)."""
+    n = int(model.n_users)
     with torch.no_grad():
-        s = model.score(users)
-    if not torch.isfinite(s).all():
-        raise MethodContractError(f"{method}: {phase}() produced non-finite scores")
+        for start in range(0, n, batch_users):
+            users = np.arange(start, min(start + batch_users, n))
+            s = model.score(users)
+            if not torch.isfinite(s).all():
+                bad = users[~torch.isfinite(s).all(1).cpu().numpy()]
+                raise MethodContractError(
+                    f"{method}: {phase}() produced non-finite scores for {len(bad)} user(s), "
+                    f"first user {int(bad[0])}")
 
 
 METHODS: Registry[type[UnlearningMethod]] = Registry("method", "cure4rec.methods")

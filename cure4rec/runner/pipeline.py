@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -146,12 +148,40 @@ def _mean_timing(ts: list[Timing]) -> Timing:
                   max((t.peak_rss_mib for t in ts), default=0.0))
 
 
+@contextmanager
+def cell_threads(n: int) -> Iterator[None]:
+    """Run a cell with exactly `n` torch intra-op threads and `n` BLAS/OpenMP threads
+    (threadpoolctl: numpy's OpenBLAS, which sklearn's attack MLPs use), restoring both.
+
+    Float reductions split differently over different thread counts, and the MIA's MLP
+    attacker amplifies last-bit differences in its features: without this, the same cell
+    gave ``mia_auc.retrain`` 0.501132 in-process (2 threads) and 0.476234 in a 1-thread
+    pool worker on ML-100K. With it, every executor computes with the cell's `threads`.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(int(n), 1))
+    try:
+        with threadpool_limits(limits=max(int(n), 1)):
+            yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def run_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
-    """Run one cell and return its record (not yet written)."""
+    """Run one cell and return its record (not yet written); computed with the cell's
+    `threads` whatever the executor (`cell_threads`), so records are bit-identical."""
+    spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
+    with cell_threads(spec.threads):
+        return _run_cell(spec)
+
+
+def _run_cell(spec: CellSpec) -> dict[str, Any]:
     from cure4rec.config import config_from_dict
     from cure4rec.metrics.evaluator import EVALUATION_PROTOCOL, EvaluatorConfig, evaluate_reference
 
-    spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
     fs = forget_split_of(spec)
     ctx = RunContext(seed=spec.seed, threads=spec.threads)
     cfg = config_from_dict(EvaluatorConfig, dict(spec.evaluator), where="evaluator")
@@ -215,7 +245,10 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict(),
                "evaluate": eval_t.as_dict()}
-    info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used)}
+    from cure4rec.runner.provenance import method_provenance
+
+    info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used),
+            "method_provenance": method_provenance(method)}
     return metrics, info, timings, method.describe()
 
 

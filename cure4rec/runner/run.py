@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
+from cure4rec.runner.failures import is_done, is_error, tolerant
 from cure4rec.runner.recipe import Recipe, save_resolved
-from cure4rec.runner.records import ResultsLock, is_complete, remove_stale_temps, write_record
+from cure4rec.runner.records import ResultsLock, remove_stale_temps, write_record
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class RunSummary:
     cells: int
     ran: list[str] = field(default_factory=list)
     skipped: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)  # error records written
     seconds: float = 0.0
 
 
@@ -50,8 +52,8 @@ def plan(recipe: Recipe, root: str | Path) -> tuple[list[CellSpec], list[CellSpe
     """(all cells, cells still to run) for `recipe` under the results folder `root`."""
     out = results_dir(recipe, root)
     cells = expand_cells(recipe, cache_dir=str((out / "cache").resolve()))
-    todo = [c for c in cells if not is_complete(out / "records" / f"{c.config_hash}.json",
-                                                c.config_hash)]
+    todo = [c for c in cells if not is_done(out / "records" / f"{c.config_hash}.json",
+                                            c.config_hash)]
     return cells, todo
 
 
@@ -64,7 +66,11 @@ def _default_fn() -> Callable[[dict[str, Any]], dict[str, Any]]:
 def run_recipe(recipe: Recipe, root: str | Path = "results", executor: Executor | None = None,
                *, limit: int | None = None, progress: bool = True,
                fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> RunSummary:
-    """Run every cell of `recipe` that has no valid record yet (at most `limit` of them)."""
+    """Run every cell of `recipe` that has no valid successful record yet (at most `limit`).
+
+    A cell that raises is written as an error record (`cure4rec.runner.failures`) and the
+    run goes on; `summary.failed` lists them (the CLI then exits non-zero).
+    """
     t0 = time.perf_counter()
     out = results_dir(recipe, root)
     with ResultsLock(prepare_results(out)):
@@ -102,12 +108,14 @@ def _run_locked(recipe: Recipe, root: str | Path, out: Path, executor: Executor 
     executor = executor or InProcessExecutor()
     bar = tqdm(total=len(todo), desc=recipe.name, unit="cell", disable=not progress)
     try:
-        for cell, record in executor.map(fn or _default_fn(), todo):
+        for cell, record in executor.map(tolerant(fn or _default_fn()), todo):
             if record.get("config_hash") != cell.config_hash:
                 raise RuntimeError(f"cell {cell.config_hash} returned a record for "
                                    f"{record.get('config_hash')}")
             write_record(record, out / "records")
             summary.ran.append(cell.config_hash)
+            if is_error(record):
+                summary.failed.append(record)
             bar.set_postfix_str(cell.label(), refresh=False)
             bar.update()
     finally:

@@ -19,9 +19,11 @@ ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "records"
 GOLDEN = Path(__file__).parent / "golden"
 NAMES = ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "plots.json")
-PNG_SRC = re.compile(r'<img alt="([^"]+)" src="data:image/png;base64,[A-Za-z0-9+/=]*">')
-IMG = re.compile(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]*)">')
-SIZES = {"trade-off": (5.5, 4.0), "radar": (5.5, 4.5)}  # inches, as drawn in plots.py
+PNG_SRC = re.compile(r'<img alt="([^"]+)"( title="[^"]*")? '
+                     r'src="data:image/png;base64,[A-Za-z0-9+/=]*">')
+IMG = re.compile(r'<img alt="([^"]+)"(?: title="[^"]*")? '
+                 r'src="data:image/png;base64,([A-Za-z0-9+/=]*)">')
+SIZES = {"trade-off": (6.5, 4.0), "efficiency": (6.5, 4.5)}  # inches, as drawn in plots.py
 
 
 def png_size(b64: str) -> tuple[int, int]:
@@ -38,7 +40,7 @@ def placeholder(name: str, data: dict[str, Any]) -> str:
 
 def strip_pngs(page: str) -> str:
     """A page with every inline PNG replaced by its `placeholder`."""
-    return PNG_SRC.sub(lambda m: f'<img alt="{m[1]}" src="plot:{m[1]}">', page)
+    return PNG_SRC.sub(lambda m: f'<img alt="{m[1]}"{m[2] or ""} src="plot:{m[1]}">', page)
 
 
 def fixture_records() -> list[dict[str, Any]]:

@@ -23,9 +23,22 @@ from cure4rec.leaderboard.build import (
     build_leaderboard,
     fingerprint,
 )
-from cure4rec.leaderboard.headline import HEADLINE, headline_metrics
-from cure4rec.leaderboard.plots import pareto, radar_data, tradeoff_data
-from cure4rec.leaderboard.render_md import column_title
+from cure4rec.leaderboard.headline import (
+    COLUMNS,
+    column_section,
+    delta_stat,
+    headline_columns,
+    headline_metrics,
+    verdict_text,
+)
+from cure4rec.leaderboard.plots import (
+    MAX_SERIES,
+    efficiency_data,
+    log_interval,
+    pareto,
+    tradeoff_data,
+)
+from cure4rec.leaderboard.render_md import headline_title
 from cure4rec.runner.records import find_records, load_records
 from tests.leaderboard._golden import (
     GOLDEN,
@@ -111,36 +124,84 @@ def test_markdown_shows_headline_only_csv_keeps_all() -> None:
     recs = _records()
     lb, out = build_leaderboard(recs), render_all(recs)
     toy = next(s for s in lb.sections if "vtoy · core" in s.title)
-    # toy deletion cells emit every headline but the attribute attack's (attribute requests);
     # the fixture records predate the calibrated score and the forgotten-rank lift, so the
-    # completeness column falls back to the ratio
+    # completeness column falls back to the ratio (and has no verdict column)
     cal, lift = "completeness.calibrated", "completeness.forgotten_rank_lift"
     ratio = "completeness.forgotten_rank_ratio"
     assert cal not in toy.metrics and lift not in toy.metrics
-    assert headline_metrics(toy) == [ratio if c[0] == cal else c[0] for c in HEADLINE
-                                     if ".attr_" not in c[0]]
-    tables = [ln for ln in out["leaderboard.md"].splitlines() if ln.startswith("| model |")]
-    assert len(tables) == len(lb.sections)  # one table per section
-    for s, head in zip(lb.sections, tables):
+    assert [(c.title, k) for c, k in headline_columns(toy)] == [
+        ("NDCG", "utility.ndcg@20"), ("ΔNDCG", "utility.ndcg@20"), ("calibrated", ratio),
+        ("speed-up", "efficiency.speedup_vs_retrain"), ("ΔUGF", "fairness.ugf_ndcg@20")]
+    tables = [ln for ln in out["leaderboard.md"].splitlines() if ln.startswith("| method |")]
+    models = [(s, m) for s in lb.sections for m in dict.fromkeys(r.model for r in s.rows)
+              if headline_columns(s)]
+    assert len(tables) == len(models)  # one table per section × model
+    for (s, _), head in zip(models, tables):
         cols = [c.strip() for c in head.strip("|").split("|")]
-        assert cols[3:] == [column_title(s, m) for m in headline_metrics(s)]
+        assert cols[2:] == [headline_title(s, c, k) for c, k in headline_columns(s)]
     assert "a-igf_ndcg@20" not in out["leaderboard.md"]  # descriptive: CSV and HTML only
     assert ",fairness.a-igf_ndcg@20," in out["leaderboard.csv"]
     assert "a-igf_ndcg@20" in out["leaderboard.html"]
+    md = out["leaderboard.md"]
+    for c in COLUMNS:  # the legend defines every column, once, and links the definitions
+        assert md.count(f"- {c.aspect} · {c.title} — ") == 1
+    assert "[docs/metrics.md](../metrics.md)" in md
+
+
+def test_delta_is_paired_by_seed_against_the_retrain_reference() -> None:
+    m = "utility.ndcg@20"
+    rows = (Row("bpr", "retrain", "reference", (0, 1, 2), {m: _stat([0.30, 0.20, 0.40], 3)}),
+            Row("bpr", "a", "method", (0, 1, 2), {m: _stat([0.25, 0.16, 0.34], 3)}),
+            Row("wmf", "a", "method", (0, 1, 2), {m: _stat([0.1, 0.1, 0.1], 3)}))
+    sec = Section("t", "t", (0, 1, 2), (m,), {m: "higher"}, rows)
+    d = delta_stat(sec, rows[1], m)
+    assert d.values == (-0.05, -0.04, -0.06) and d.mean == pytest.approx(-0.05)
+    assert d.ci == pytest.approx(4.302653 * 0.01 / 3 ** 0.5, abs=1e-6)  # paired: sd 0.01
+    assert delta_stat(sec, rows[2], m).mean is None  # wmf has no retrain reference row
+    assert column_section(sec, "bpr").rows[0].values["Δ" + m].mean == 0.0
+
+
+def test_verdict_counts_over_seeds() -> None:
+    k = "completeness.calibrated.verdict"
+
+    def row(vs: list[float]) -> Row:
+        return Row("bpr", "a", "method", tuple(range(len(vs))), {k: _stat(vs, len(vs))})
+
+    assert verdict_text(row([1.0, 1.0, 1.0])) == "remembers 3/3"
+    assert verdict_text(row([0.0, 0.0, 1.0])) == "indistinguishable 2/3"
+    assert verdict_text(row([-1.0, -1.0, 1.0])) == "over-forgets 2/3"
+    assert verdict_text(row([1.0, 0.0])) == "mixed (1 remembers, 1 indistinguishable)"
+    assert verdict_text(Row("bpr", "a", "method", (), {})) == ""
+
+
+def test_failed_cells_show_as_failed() -> None:
+    recs = _records()
+    victim = next(r for r in recs if r["kind"] == "method" and r["seed"] == 1
+                  and r["cell"]["forget"]["strategy"] == "random")
+    failed = dict(victim, metrics={}, status="error",
+                  error={"type": "ValueError", "message": "boom", "traceback_sha256": "0" * 64})
+    out = render_all([failed if r is victim else r for r in recs])
+    md = out["leaderboard.md"]
+    assert "failed: seed 1 (ValueError)" in md
+    assert 'class="failed"' in out["leaderboard.html"]
 
 
 def test_html_headline_first_then_collapsible_details() -> None:
     page = render_all(_records())["leaderboard.html"]
     for part in page.split("<h2>")[1:]:
-        assert part.index("<h4>headline</h4>") < part.index("<details>")
+        if 'class="sortable headline"' in part:
+            assert part.index('class="sortable headline"') < part.index("<details>")
+            if '<tbody class="refs">' in part:  # references apart, above the methods
+                assert part.index('<tbody class="refs">') < part.index('<tbody class="methods">')
         assert part.count("<details>") == part.count("</details>") >= 2
+        assert "cite this split" in part and "@misc{cure4rec:" in part
 
 
 def test_headline_falls_back_to_other_cutoff() -> None:
     rec = dict(_records()[0])
     rec["metrics"] = {"utility.ndcg@10": 0.5, "utility.recall@20": 0.25}
     sec = build_leaderboard([rec]).sections[0]
-    assert headline_metrics(sec) == ["utility.ndcg@10", "utility.recall@20"]
+    assert headline_metrics(sec) == ["utility.ndcg@10"]
 
 
 def _section(metric: str, direction: str, values: list[tuple[str, str, float]]) -> Section:
@@ -166,64 +227,91 @@ def test_target_best_is_closest_to_ideal() -> None:
     assert best_rows(no_ref, "utility.forgotten.ndcg@20") == set()
 
 
-@pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed leaderboard")
-def test_committed_leaderboard_is_current() -> None:
-    """The committed pages match their records (the HTML up to the PNG bytes, which depend
+def assert_pages_current(folder: Path) -> None:
+    """The pages in `folder` match its records/ (the HTML up to the PNG bytes, which depend
     on the matplotlib version: test_plots.py checks those)."""
-    out = render_all(load_records(find_records(DOCS / "records")))
+    out = render_all(load_records(find_records(folder / "records")))
     for name, text in out.items():
-        committed = (DOCS / name).read_text()
+        committed = (folder / name).read_text()
         if name.endswith(".html"):
             imgs = IMG.findall(committed)
             assert len(imgs) == text.count('src="plot:')
             for alt, b64 in imgs:  # valid PNGs of the declared size (no matplotlib needed)
                 assert png_size(b64) == tuple(round(100 * x) for x in SIZES[alt])
             committed = strip_pngs(committed)
-        assert committed == text, f"docs/leaderboard/{name} is stale: rebuild it"
+        assert committed == text, f"{folder.name}/{name} is stale: rebuild it"
 
 
-def _plot_section(directions: tuple[str, str]) -> Section:
-    cx, uy = "completeness.topk_overlap.forgotten", "utility.ndcg@20"
-    pts = [("original", "reference", 0.2, 0.5), ("a", "method", 0.9, 0.3),
-           ("b", "method", 0.5, 0.4), ("c", "method", 0.4, 0.35), ("d", "method", 0.1, 0.45),
-           ("e", "method", None, 0.9)]
-    rows = tuple(Row("bpr", n, role, (0,), {cx: Stat(x, 0.0, 1), uy: Stat(y, 0.0, 1)})
+@pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed leaderboard")
+def test_committed_leaderboard_is_current() -> None:
+    """The committed pages match their records."""
+    assert_pages_current(DOCS)
+
+
+def _plot_section(directions: tuple[str, str], n_methods: int = 4) -> Section:
+    """Calibrated completeness (x, ◎ ideal 0) and NDCG (y); three seeds per row."""
+    cx, uy = "completeness.calibrated", "utility.ndcg@20"
+    pts = [("original", "reference", 0.8, 0.5), ("retrain", "reference", 0.0, 0.4),
+           ("a", "method", 0.6, 0.45), ("b", "method", 0.1, 0.35), ("c", "method", -0.3, 0.3),
+           ("d", "method", 0.2, 0.3), ("e", "method", None, 0.9)]
+    pts += [(f"m{i}", "method", 0.5, 0.1) for i in range(n_methods - 4)]
+    rows = tuple(Row("bpr", n, role, (0, 1, 2),
+                     {cx: _stat([None if x is None else x + d for d in (-0.01, 0, 0.01)], 3),
+                      uy: _stat([y - 0.02, y, y + 0.02], 3)})
                  for n, role, x, y in pts)
-    return Section("t", "t", (0,), (cx, uy), dict(zip((cx, uy), directions)), rows)
+    return Section("t", "t", (0, 1, 2), (cx, uy), dict(zip((cx, uy), directions)), rows)
 
 
 def test_tradeoff_plot_data_and_pareto_front_by_hand() -> None:
-    data = tradeoff_data(_plot_section(("higher", "higher")))
-    assert data is not None
-    assert [p[0] for p in data["points"]] == ["bpr/original (reference)", "bpr/a", "bpr/b",
-                                             "bpr/c", "bpr/d"]  # e lacks x: not drawn
-    assert data["points"][1] == ["bpr/a", "method", 0.9, 0.3]
-    # c (0.4, 0.35) is dominated by b (0.5, 0.4); the reference is never on the front
-    assert data["front"] == ["bpr/d", "bpr/b", "bpr/a"]  # drawn in order of x
-    # lower-is-better completeness: only the smallest x values can be on the front
-    low = tradeoff_data(_plot_section(("lower", "higher")))
-    assert low is not None and low["front"] == ["bpr/d"]  # d: lowest x and highest y
-    assert low["x_direction"] == "lower"
+    charts = tradeoff_data(_plot_section(("target", "higher")))
+    assert len(charts) == 1
+    data = charts[0]
+    assert data["x"] == "completeness.calibrated" and data["x_ideal"] == 0.0
+    assert not data["fallback"]
+    labels = [p[0] for p in data["points"]]  # e lacks x: not drawn; references kept, marked
+    assert labels == ["original (reference)", "retrain (reference)", "a", "b", "c", "d"]
+    a = data["points"][2]
+    assert a[:3] == ["a", "method", 0.6] and a[4] == 0.45
+    assert a[3] == pytest.approx(4.302653 * 0.01 / 3 ** 0.5, abs=1e-6)  # t(.975, 2)·sd/√3
+    # |x − 0| vs y: b (0.1, 0.35) and a (0.6, 0.45) are on the front; c (0.3, 0.3) and
+    # d (0.2, 0.3) are dominated by b; references never are on it
+    assert data["front"] == ["b", "a"]
+    # an undirected older-protocol ratio is judged by its distance to its ideal (1)
+    old = _plot_section(("none", "higher"))
+    ratio = "completeness.forgotten_rank_ratio"
+    old = Section("t", "t", old.seeds, (ratio, "utility.ndcg@20"),
+                  {ratio: "none", "utility.ndcg@20": "higher"},
+                  tuple(Row(r.model, r.method, r.role, r.seeds,
+                            {ratio: r.values["completeness.calibrated"],
+                             "utility.ndcg@20": r.values["utility.ndcg@20"]})
+                        for r in old.rows))
+    od = tradeoff_data(old)[0]
+    assert od["fallback"] and od["x_ideal"] == 1.0 and od["front"] == ["a"]
     assert pareto([(1, 1), (1, 1), (0, 2)]) == [0, 1, 2]  # ties do not dominate
     assert pareto([(1, 1), (2, 2)]) == [1]
     assert pareto([(1, 1), (1, 2), (0, 3)]) == [1, 2]  # equal x, better y dominates
 
 
-def test_radar_plot_data_is_min_max_normalised_best_is_one() -> None:
-    ms = ("completeness.topk_overlap.forgotten", "utility.ndcg@20", "fairness.ugf_ndcg@20")
-    vals = {"a": (0.2, 0.1, 0.3), "b": (0.6, 0.3, 0.1), "c": (0.4, 0.2, 0.2)}
-    rows = tuple(Row("bpr", n, "method", (0,), {m: Stat(x, 0.0, 1) for m, x in zip(ms, v)})
+def test_tradeoff_never_draws_more_series_than_the_palette() -> None:
+    charts = tradeoff_data(_plot_section(("target", "higher"), n_methods=MAX_SERIES + 3))
+    assert len(charts) == 2
+    for c in charts:
+        assert sum(1 for p in c["points"] if p[1] == "method") <= MAX_SERIES
+    assert charts[0]["title"].endswith("(1/2)")
+
+
+def test_efficiency_chart_is_geometric_mean_with_log_ci() -> None:
+    key = "efficiency.speedup_vs_retrain"
+    vals = {"a": (1.0, 10.0, 100.0), "b": (2.0, 2.0, 2.0)}
+    rows = tuple(Row("bpr", n, "method", (0, 1, 2), {key: _stat(list(v), 3)})
                  for n, v in vals.items())
-    sec = Section("t", "t", (0,), ms, dict(zip(ms, ("higher", "higher", "lower"))), rows)
-    data = radar_data(sec)
-    assert data is not None
-    assert [a for a, _ in data["axes"]] == ["completeness", "utility", "fairness"]
-    series = {label: v for label, _, v in data["series"]}
-    assert series["bpr/a"] == pytest.approx([0.0, 0.0, 0.0])
-    assert series["bpr/b"] == pytest.approx([1.0, 1.0, 1.0])
-    assert series["bpr/c"] == pytest.approx([0.5, 0.5, 0.5])
-    two = Section("t", "t", (0,), ms[:2], dict(zip(ms[:2], ("higher", "higher"))), rows)
-    assert radar_data(two) is None  # < 3 aspects: no radar
+    sec = Section("t", "t", (0, 1, 2), (key,), {key: "higher"}, rows)
+    (data,) = efficiency_data(sec)
+    bars = {b[1]: b[2:] for b in data["bars"]}
+    h = 4.302653 * 1.0 / 3 ** 0.5  # logs 0, 1, 2: sd 1
+    assert bars["a"] == pytest.approx([10.0, 10 ** (1 - h), 10 ** (1 + h)], rel=1e-5)
+    assert bars["b"] == pytest.approx([2.0, 2.0, 2.0])
+    assert log_interval((1.0, -1.0)) is None  # a non-positive speed-up is not drawn
 
 
 def test_html_shows_each_plot_whose_data_exists() -> None:
@@ -234,8 +322,9 @@ def test_html_shows_each_plot_whose_data_exists() -> None:
     page = real(recs, image=lambda name, data: seen.append(name) or f"plot:{name}")[
         "leaderboard.html"]
     lb = build_leaderboard(recs)
-    expect = [name for s in lb.sections for name, d in
-              (("trade-off", tradeoff_data(s)), ("radar", radar_data(s))) if d is not None]
+    expect = [name for s in lb.sections for name, charts in
+              (("trade-off", tradeoff_data(s)), ("efficiency", efficiency_data(s)))
+              for _ in charts]
     assert seen == expect and page.count("<img ") == len(expect) > 0
 
 
@@ -248,8 +337,10 @@ def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
     if which == "committed":
         page = DOCS / "leaderboard.html"
     else:
+        from cure4rec.leaderboard import render_all as real  # real PNGs (matplotlib)
+
         page = tmp_path / "lb.html"
-        page.write_text(render_all(_records())["leaderboard.html"])
+        page.write_text(real(_records())["leaderboard.html"])
     res = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -258,4 +349,55 @@ def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     assert '<table class="sortable">' in res.stdout and "utility" in res.stdout
-    assert "Uncaught" not in res.stderr
+    assert "Uncaught" not in res.stderr and "CONSOLE" not in res.stderr
+    # every plot is an inline PNG that decodes (a missing or broken image fails)
+    imgs = IMG.findall(res.stdout)
+    assert imgs and len(imgs) == res.stdout.count("<img ")
+    for alt, b64 in imgs:
+        assert png_size(b64) == tuple(round(100 * x) for x in SIZES[alt])
+
+
+def test_new_protocol_headline_has_calibrated_score_and_verdict() -> None:
+    """Records of cure4rec-eval/2 get the calibrated column (◎, ideal 0) and the verdict
+    column; the section shows its protocol; the trade-off plot uses the calibrated score."""
+    recs = []
+    for r in _records():
+        if r["cell"]["forget"]["strategy"] != "random" or r["dataset"]["version"] != "toy":
+            continue
+        r = dict(r, info={**r.get("info", {}), "evaluation_protocol": "cure4rec-eval/2"},
+                 metrics=dict(r["metrics"]))
+        if r["kind"] == "method":
+            r["metrics"]["completeness.calibrated"] = 0.3 + 0.01 * r["seed"]
+            r["metrics"]["completeness.calibrated.verdict"] = 1.0
+        recs.append(r)
+    lb = build_leaderboard(recs)
+    (sec,) = lb.sections
+    assert sec.protocol == "cure4rec-eval/2" and lb.protocols == ("cure4rec-eval/2",)
+    md = render_all(recs)["leaderboard.md"]
+    assert "| completeness · calibrated ◎ | completeness · verdict |" in md
+    assert "protocol: cure4rec-eval/2 · seeds: 0, 1" in md
+    assert md.count("remembers 2/2") == 3  # retrain, sisa(shards=2), sisa(shards=4)
+    (chart,) = tradeoff_data(sec)
+    assert chart["x"] == "completeness.calibrated" and not chart["fallback"]
+
+
+def test_retrain_reference_without_completeness_sits_at_the_ideal() -> None:
+    sec = _plot_section(("target", "higher"))
+    cx = "completeness.calibrated"
+    rows = tuple(Row(r.model, r.method, r.role, r.seeds,
+                     {**r.values, cx: Stat(None, None, 3)} if r.role == "reference"
+                     else r.values) for r in sec.rows)
+    (data,) = tradeoff_data(Section("t", "t", sec.seeds, sec.metrics, sec.directions, rows))
+    assert data["points"][0][:4] == ["retrain (reference)", "reference", 0.0, 0.0]
+    assert "original (reference)" not in [p[0] for p in data["points"]]
+
+
+def test_html_target_columns_sort_by_distance_to_the_ideal() -> None:
+    from cure4rec.leaderboard.render_html import sort_value
+
+    gap = _section("completeness.mia_auc_gap", "target",
+                   [("a", "method", -0.05), ("b", "method", 0.2), ("c", "method", 0.1)])
+    assert [sort_value(gap, i, "completeness.mia_auc_gap") for i in range(3)] == [
+        "0.05", "0.2", "0.1"]  # |gap − 0|: a (−0.05) sorts first, not last
+    up = _section("utility.ndcg@20", "higher", [("a", "method", -0.05)])
+    assert sort_value(up, 0, "utility.ndcg@20") == "-0.05"
