@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cure4rec.config import config_hash
+from cure4rec.errors import ConfigError, DataError, IntegrityError
 from cure4rec.runner.cells import CellSpec
 from cure4rec.runner.records import is_complete, load_record, make_record
 
@@ -67,9 +68,16 @@ def error_record(payload: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     return rec
 
 
+# Bad user input (a data file, a config value, a damaged artefact) is the same for every
+# cell: it stops the run with its one-line message (exit 2), it is not a failed cell.
+FATAL: tuple[type[BaseException], ...] = (DataError, ConfigError, IntegrityError)
+
+
 def _run_tolerant(fn: CellFn, payload: dict[str, Any]) -> dict[str, Any]:
     try:
         return fn(payload)
+    except FATAL:
+        raise
     except Exception as exc:  # noqa: BLE001 - recorded, and the run exits non-zero
         log.error("cell %s (%s) failed: %s: %s", config_hash(CellSpec(**payload).definition()),
                   payload.get("method", {}).get("name"), type(exc).__name__, exc)
@@ -78,7 +86,8 @@ def _run_tolerant(fn: CellFn, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def tolerant(fn: CellFn) -> CellFn:
-    """`fn` with exceptions turned into error records (KeyboardInterrupt still stops)."""
+    """`fn` with exceptions turned into error records (bad input, `FATAL`, and
+    KeyboardInterrupt still stop the run)."""
     return functools.partial(_run_tolerant, fn)
 
 

@@ -108,10 +108,8 @@ class ReferencesSection:
     method_seeds: int | None = None
 
     def __post_init__(self) -> None:
-        if self.retrain_seeds < 3:
-            raise ValueError(f"retrain_seeds must be >= 3 (the calibrated completeness null "
-                             f"is leave-one-out over them; 8 is the default), "
-                             f"got {self.retrain_seeds}")
+        if self.retrain_seeds < 1:
+            raise ValueError(f"retrain_seeds must be >= 1, got {self.retrain_seeds}")
         if self.kind not in REFERENCE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(REFERENCE_KINDS)}, "
                              f"got {self.kind!r}")
@@ -377,11 +375,13 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe", *,
     from cure4rec.metrics.evaluator import EvaluatorConfig
 
     ev = EvaluatorConfig.from_dict(dict(recipe.evaluator), where=f"{where}: evaluator")
-    if recipe.references.retrain_seeds < 2 and (ev.completeness or ev.mia):
+    need = 3 if ev.completeness and ev.calibrated else 2 if (ev.completeness or ev.mia) else 1
+    if recipe.references.retrain_seeds < need:
         raise ConfigError(f"{where}: references.retrain_seeds {recipe.references.retrain_seeds}:"
-                          " completeness and the membership attacks need >= 2 retrained "
-                          "references; set retrain_seeds: 2 (or evaluator completeness: false,"
-                          " mia: false)")
+                          f" retrain_seeds must be >= {need} (the calibrated completeness null "
+                          "is leave-one-out over the references; 8 is the default); set "
+                          f"retrain_seeds: {need} or more (or "
+                          "evaluator completeness: false, mia: false)")
     return recipe
 
 

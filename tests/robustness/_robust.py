@@ -21,7 +21,7 @@ dataset: {name: synthetic, params: {n_users: 60, n_items: 40, n_interactions: 60
 models: [{name: bpr, config: {dim: 4, epochs: 1, batch_size: 512}}]
 methods: [{name: retrain}]
 seeds: [0]
-references: {retrain_seeds: 2}
+references: {retrain_seeds: 3}
 evaluator: {mia: false, unlearning_mia: false, mio: false, bootstrap: 0, difficulty: null,
             mia_user_level: false}
 """

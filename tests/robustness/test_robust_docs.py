@@ -27,7 +27,8 @@ def test_end_to_end_example_runs(capsys) -> None:
     out = capsys.readouterr().out
     assert "utility.ndcg@20" in out and g["fs"].sha256[:12] in out
     assert 0 <= g["res"].metrics["utility.ndcg@20"] <= 1
-    assert len(g["refs"]) == 2
+    assert len(g["refs"]) == 4
+    assert g["res"].metrics["completeness.calibrated.verdict"] in (-1.0, 0.0, 1.0)
 
 
 @pytest.mark.realdata

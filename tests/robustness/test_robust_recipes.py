@@ -213,7 +213,7 @@ def test_zero_cell_sweep_refused(capsys, tmp_path, extra) -> None:
     ("seeds: [0]", "seeds: []", "at least one"),
     ("seeds: [0]", "seeds: [0]\nbase: [1, 2]", "base:"),
     ("seeds: [0]", "seeds: [0]\ndataset_typo: 1", "dataset_typo"),
-    ("retrain_seeds: 2", "retrain_seeds: 1", "references.retrain_seeds 1"),
+    ("retrain_seeds: 3", "retrain_seeds: 2", "references.retrain_seeds 2"),
 ])
 def test_dry_run_validates_everything(capsys, results, tmp_path, old, new, needle) -> None:
     recipe = write(tmp_path / "typo.yaml", TINY.replace(old, new))

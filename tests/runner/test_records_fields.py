@@ -98,7 +98,7 @@ def test_load_record_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="r.json: record lacks field 'model'"):
         load_record(p)
     p.write_text(json.dumps({"schema_version": 7}))
-    with pytest.raises(DataError, match="schema version 7 is unknown .*reads up to 1"):
+    with pytest.raises(DataError, match="schema version 7 is newer than this cure4rec reads \\(1\\)"):
         load_record(p)
     with pytest.raises(DataError, match="not a readable run record"):
         load_record(tmp_path / "missing.json")
@@ -139,18 +139,22 @@ def test_migrate_v0_and_version_field() -> None:
     assert migrate(current) is current
 
 
-def test_load_records_one_per_hash_first_in_path_order(tmp_path: Path) -> None:
-    rec = make_record(CELL, dataset={}, split={}, metrics={"m": 1.0})
-    other = make_record({**CELL, "seed": 4}, dataset={}, split={}, metrics={"m": 2.0})
+def test_load_records_one_per_hash_and_conflicting_copies_refused(tmp_path: Path) -> None:
+    ds = {"name": "toy"}
+    rec = make_record(CELL, dataset=ds, split={}, metrics={"m": 1.0})
+    other = make_record({**CELL, "seed": 4}, dataset=ds, split={}, metrics={"m": 2.0})
     a = tmp_path / "a" / "records"
     b = tmp_path / "b" / "records"
     write_record(rec, b)
-    write_record(dict(rec, metrics={"m": 9.0}), a)  # same hash, earlier path: wins
+    write_record(rec, a)  # an identical copy under another path: read once
     write_record(other, b)
     out = load_records(find_records(tmp_path))
     assert [r["config_hash"] for r in out] == sorted([rec["config_hash"], other["config_hash"]])
     assert {r["config_hash"]: r["metrics"]["m"] for r in out} == {
-        rec["config_hash"]: 9.0, other["config_hash"]: 2.0}
+        rec["config_hash"]: 1.0, other["config_hash"]: 2.0}
+    write_record(dict(rec, metrics={"m": 9.0}), a)  # same hash, other metrics: refused
+    with pytest.raises(DataError, match=rec["config_hash"]):
+        load_records(find_records(tmp_path))
 
 
 def test_find_records_only_records_folders_and_no_temps(tmp_path: Path) -> None:

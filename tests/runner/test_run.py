@@ -58,7 +58,7 @@ def test_cli_exits_nonzero_with_one_line_summary(recipe_dir: Path, tmp_path: Pat
     bad = expand_cells(r)[2].config_hash
     monkeypatch.setenv("CURE4REC_TOY_FAIL_AT", bad)
     real = run_mod.run_recipe
-    monkeypatch.setattr(run_cmd, "run_recipe", lambda *a, **k: real(*a, fn=toy_cell, **k))
+    monkeypatch.setattr(run_mod, "run_recipe", lambda *a, **k: real(*a, fn=toy_cell, **k))
     args = argparse.Namespace(recipe=str(recipe_dir / "child.yaml"), executor="inprocess",
                               workers=1, address=None, results=str(tmp_path / "res"),
                               limit=None, dry_run=False, no_progress=True)
@@ -127,7 +127,7 @@ def test_real_method_nan_past_first_users_is_an_error_record(tmp_path: Path) -> 
         "references: {retrain_seeds: 3}\n"
         "evaluator: {ks: [10], bootstrap: 10, neighbours_k: 20, svd_dim: 8, difficulty: null,"
         " shadow_epochs: 2}\n")
-    r = load_recipe(tmp_path / "nan.yaml")
+    r = load_recipe(tmp_path / "nan.yaml", allow_code=True)
     cells = expand_cells(r)
     bad = next(c.config_hash for c in cells if c.method["name"].endswith("NanUnlearn"))
     s = run_recipe(r, tmp_path / "res", progress=False)
