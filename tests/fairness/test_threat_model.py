@@ -141,8 +141,9 @@ def test_same_seed_bit_identical_unlearned_rows(planted) -> None:  # type: ignor
 
 def test_adversary_uses_only_the_seen_users_labels(planted) -> None:  # type: ignore[no-untyped-def]
     train, _, _ = planted
-    from cure4rec.data.interactions import Interactions as I  # noqa: N817
     import pandas as pd
+
+    from cure4rec.data.interactions import Interactions as I  # noqa: N817
     attrs = pd.DataFrame({"g": ["a", "b"] * (train.n_users // 2)})
     data = I(train.user, train.item, train.n_users, train.n_items, user_attributes=attrs)
     reg = AdversarialFactory("g", users=np.arange(10))(data, RunContext(seed=0))
