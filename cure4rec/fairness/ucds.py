@@ -10,7 +10,8 @@ Modes:
 - ``paper-faithful``: α = coef · λ_max(A restricted to the advantaged users) (true largest
   eigenvalue), B shifted by +α (a constant on the simplex, so the maximisers are unchanged)
   to be non-negative, simplex replicator dynamics from the barycentre until the largest change
-  is below `tol` (or `max_iter`); the set is the support (x_v > `support_tol`) without t,
+  is below `tol` (1e-6; `max_iter` 50000 is a cap, reached only with a warning: ML-100K
+  needs ≈ 11.7k iterations, `DominantSets.residual` / `converged` record it); the set is the support (x_v > `support_tol`) without t,
   cut to its `neighbors` (3, the paper's neighbor_num) heaviest members (0 keeps the whole
   support), weighted by x_v normalised to sum 1. Why the cut: with α > λ_max the penalty
   −α‖x_adv‖² spreads the mass, and on ML-100K the support is *all* 47 advantaged users with
@@ -19,6 +20,8 @@ Modes:
 - ``code-faithful``: the public code's choices: α = coef · 1e-3 (its trace-for-eigenvalue bug),
   start x = 1e-6 with x_t = 1, `code_iters` (5) L2-normalised iterations x ← x ⊙ Bx,
   the top `neighbors` (3) advantaged users, each pair with weight 1 (unweighted).
+`pair_weights` (None = the mode's own: "user" for paper-faithful, "unit" for code-faithful)
+can swap the normalisation in either mode, so the two modes can be compared at equal pull.
 
 Every disadvantaged user is solved at once: a `[n_dis, 1 + n_adv]` batch of replicator
 dynamics whose advantaged-advantaged block is shared; no loop over users.
@@ -53,12 +56,15 @@ class UcdsConfig:
     fraction: float = 0.05
     alpha_coef: float = 1.1
     tol: float = 1e-6
-    max_iter: int = 2000
+    max_iter: int = 50000
     support_tol: float = 1e-5
     code_iters: int = 5
     neighbors: int = 3
+    pair_weights: str | None = None
 
     def __post_init__(self) -> None:
+        if self.pair_weights not in (None, "user", "unit"):
+            raise ConfigError(f"pair_weights must be 'user' or 'unit', got {self.pair_weights!r}")
         if self.mode not in MODES:
             raise ConfigError(f"unknown UCDS mode {self.mode!r}; use one of {', '.join(MODES)}")
         if not 0 < self.fraction < 1:
@@ -76,6 +82,10 @@ class DominantSets:
     weights: np.ndarray
     alpha: np.ndarray
     iterations: int
+    #: largest |Δx| of the last replicator iteration (paper-faithful; the code-faithful loop's
+    #: last L2 step), and whether it fell below `tol` before `max_iter`
+    residual: float = float("nan")
+    converged: bool = False
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(t, v, w) for every pair with a non-zero weight."""
@@ -108,16 +118,21 @@ def dominant_sets(train: Interactions, config: UcdsConfig | None = None) -> Domi
     if cfg.mode == "paper-faithful":
         lam = float(torch.linalg.eigvalsh(s_aa).max()) if len(adv) else 0.0
         alpha = cfg.alpha_coef * lam / scale
-        x, it = _replicator(s_da, s_aa, scale, alpha, cfg)
+        x, it, res = _replicator(s_da, s_aa, scale, alpha, cfg)
         w = x[:, 1:] * (x[:, 1:] > cfg.support_tol)
         if cfg.neighbors > 0:   # the support is nearly all advantaged users: keep the top ones
             w = w * _top_neighbors(w, min(cfg.neighbors, len(adv)))
         w = w / w.sum(1, keepdim=True).clamp_min(1e-300)
+        if cfg.pair_weights == "unit":
+            w = (w > 0).to(w.dtype)  # the public code's weight 1 per pair
     else:
         alpha = torch.full_like(scale, cfg.alpha_coef * 1e-3)
-        x, it = _code_iterations(s_da, s_aa, scale, alpha, cfg)
+        x, it, res = _code_iterations(s_da, s_aa, scale, alpha, cfg)
         w = _top_neighbors(x[:, 1:], min(cfg.neighbors, len(adv)))
-    return DominantSets(dis, adv, w.numpy(), alpha.flatten().numpy(), it)
+        if cfg.pair_weights == "user":
+            w = w / w.sum(1, keepdim=True).clamp_min(1e-300)
+    return DominantSets(dis, adv, w.numpy(), alpha.flatten().numpy(), it, res,
+                        res < cfg.tol)
 
 
 def _bx(x: torch.Tensor, s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor,
@@ -131,34 +146,39 @@ def _bx(x: torch.Tensor, s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tenso
 
 
 def _replicator(s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor, alpha: torch.Tensor,
-                cfg: UcdsConfig) -> tuple[torch.Tensor, int]:
-    """Simplex replicator dynamics x ← x ⊙ Bx / xᵀBx from the barycentre, all rows at once."""
+                cfg: UcdsConfig) -> tuple[torch.Tensor, int, float]:
+    """Simplex replicator dynamics x ← x ⊙ Bx / xᵀBx from the barycentre, all rows at once;
+    returns (x, iterations, the last iteration's largest |Δx|)."""
     x = torch.full((s.shape[0], s.shape[1] + 1), 1.0 / (s.shape[1] + 1), dtype=s.dtype)
+    delta = float("inf")
     for it in range(1, cfg.max_iter + 1):
         g = _bx(x, s, s_aa, scale, alpha, shift=True)
         new = x * g / (x * g).sum(1, keepdim=True).clamp_min(1e-300)
         delta = float((new - x).abs().max()) if x.numel() else 0.0
         x = new
         if delta < cfg.tol:
-            return x, it
-    logger.info("replicator dynamics stopped at max_iter=%d (last change %.2e)",
-                cfg.max_iter, delta)
-    return x, cfg.max_iter
+            return x, it, delta
+    logger.warning("replicator dynamics stopped at max_iter=%d, not converged (last change "
+                   "%.2e > tol %.1e)", cfg.max_iter, delta, cfg.tol)
+    return x, cfg.max_iter, delta
 
 
 def _code_iterations(s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor,
-                     alpha: torch.Tensor, cfg: UcdsConfig) -> tuple[torch.Tensor, int]:
-    """The public code's loop: L2-normalised x ← x ⊙ Bx, rows frozen once converged."""
+                     alpha: torch.Tensor, cfg: UcdsConfig) -> tuple[torch.Tensor, int, float]:
+    """The public code's loop: L2-normalised x ← x ⊙ Bx, rows frozen once converged;
+    returns (x, iterations, the largest L2 step of the rows still live at the end)."""
     x = torch.full((s.shape[0], s.shape[1] + 1), 1e-6, dtype=s.dtype)
     x[:, 0] = 1.0
     live = torch.ones(len(x), dtype=torch.bool)
+    last = 0.0
     for _ in range(cfg.code_iters):
         new = x * _bx(x, s, s_aa, scale, alpha, shift=False)
         new = new / new.norm(dim=1, keepdim=True).clamp_min(1e-300)
         step = (new - x).norm(dim=1)
+        last = float(step[live].max()) if bool(live.any()) else 0.0
         x = torch.where(live.unsqueeze(1), new, x)
         live &= step >= cfg.tol
-    return x, cfg.code_iters
+    return x, cfg.code_iters, last
 
 
 def _top_neighbors(xa: torch.Tensor, k: int) -> torch.Tensor:

@@ -7,12 +7,15 @@ each call first takes one classifier step on the *detached* rows (the classifier
 predict), then returns `weight · CE(clf(GRL(rows)))` for the trainer's backward (the embeddings
 learn to hide). The trainer's backward also fills the classifier's gradients; they are cleared
 before the classifier's next step, so the classifier is only trained by its own step.
-Users with an unknown attribute value are ignored.
+Only the request's users' labels are used (all labelled users when the request lists none);
+users with an unknown attribute value are ignored. `target="served"` (default) puts the
+classifier on the representation the model scores with (LightGCN: the propagated rows; one
+more propagation per batch), `target="ego"` on the trainable tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +26,7 @@ from torch import nn
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
-from cure4rec.fairness.embeddings import attribute_codes, user_rows
+from cure4rec.fairness.embeddings import attribute_codes, representation_rows
 from cure4rec.forget.request import ForgetRequest
 from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearnResult
 from cure4rec.methods.retrain import SingleModelMethod
@@ -49,10 +52,11 @@ class AdversarialRegularizer:
     """`(model, batch) -> weight · CE` of an attribute classifier behind gradient reversal."""
 
     def __init__(self, labels: np.ndarray, n_classes: int, hidden: int, lr: float,
-                 scale: float, weight: float, ctx: RunContext) -> None:
+                 scale: float, weight: float, ctx: RunContext, target: str = "served"
+                 ) -> None:
         self.labels = torch.from_numpy(labels)
         self.n_classes, self.hidden, self.lr = n_classes, hidden, lr
-        self.scale, self.weight, self.ctx = scale, weight, ctx
+        self.scale, self.weight, self.ctx, self.target = scale, weight, ctx, target
         self.clf: nn.Module | None = None
 
     def _classifier(self, dim: int, device: torch.device) -> nn.Module:
@@ -68,7 +72,7 @@ class AdversarialRegularizer:
         users = torch.unique(batch.users.detach().cpu().long())
         y = self.labels[users]
         users, y = users[y >= 0], y[y >= 0]
-        rows = user_rows(model, users)
+        rows = representation_rows(model, self.target, users)
         if len(users) == 0:
             return rows.sum() * 0.0
         clf = self._classifier(rows.shape[1], rows.device)
@@ -89,15 +93,23 @@ class AdversarialFactory:
     lr: float = 1e-3
     scale: float = 0.5
     weight: float = 1.0
+    target: str = "served"
+    #: the users whose labels the adversary may use (None: every labelled user)
+    users: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
-        return f"adversary({self.attribute}, scale={self.scale}, weight={self.weight})"
+        return (f"adversary({self.attribute}, scale={self.scale}, weight={self.weight}, "
+                f"target={self.target})")
 
     def __call__(self, train: Interactions, ctx: RunContext) -> AdversarialRegularizer:
         codes, classes = attribute_codes(train, self.attribute)
+        if self.users is not None and len(self.users):
+            seen = np.zeros(len(codes), dtype=bool)
+            seen[np.asarray(self.users, dtype=np.int64)] = True
+            codes = np.where(seen, codes, -1)
         return AdversarialRegularizer(codes, len(classes), self.hidden, self.lr, self.scale,
-                                      self.weight, ctx.child("adversary"))
+                                      self.weight, ctx.child("adversary"), self.target)
 
 
 @METHODS.register("attribute-adversarial")
@@ -117,18 +129,21 @@ class AttributeAdversarial(SingleModelMethod):
         lr: float = 1e-3
         scale: float = 0.5
         weight: float = 1.0
+        target: str = "served"
 
         def __post_init__(self) -> None:
-            if self.hidden < 1 or self.lr <= 0 or self.scale < 0 or self.weight < 0:
+            if self.hidden < 1 or self.lr <= 0 or self.scale < 0 or self.weight < 0 \
+                    or self.target not in ("served", "ego"):
                 raise ConfigError("attribute-adversarial: need hidden >= 1, lr > 0, "
-                                  "scale >= 0, weight >= 0")
+                                  "scale >= 0, weight >= 0, target in served/ego")
 
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:
         if not request.attribute:
             raise ConfigError("attribute-adversarial needs an attribute request")
         c = self.config
-        factory = AdversarialFactory(request.attribute, c.hidden, c.lr, c.scale, c.weight)
+        factory = AdversarialFactory(request.attribute, c.hidden, c.lr, c.scale, c.weight,
+                                     c.target, np.asarray(request.users))
         model = self.model_spec.build()
         regs = (*self.training_regularizers(state.train, ctx), factory(state.train, ctx))
         model.fit(state.train, state.valid, ctx.child("model"), regularizers=regs)  # type: ignore[call-arg]

@@ -30,6 +30,10 @@ means), the same affine contraction for every group, so it can only shrink the m
 relative to the spread. Default lr 1e-3 (both): (1 − 2·lr)^500 ≈ e⁻¹ within-group shrinkage.
 ``AttributeConfig.code_faithful()`` reproduces the public code (raw sum, unweighted hinge,
 λ = 1e-6, Adam 1e-3).
+``target="served"`` (default) applies L_dist to the representation the model scores with
+(LightGCN: the propagated layer mean, reached through the ego user table only; other models:
+the tables themselves); ``target="ego"`` to the trainable tables (the public code: LightGCN's
+layer-0 table, which the served, propagated rows still leak through the item side).
 ``sample > 0`` evaluates L_dist each step on a fresh random subset of at most `sample` users
 per group (a stochastic, unbiased-gradient estimate for large user sets); 0 = full batch.
 """
@@ -47,7 +51,7 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.fairness.distinguish import d2d_loss, groups_of, u2u_loss
-from cure4rec.fairness.embeddings import attribute_codes, user_rows, user_tables
+from cure4rec.fairness.embeddings import attribute_codes, representation_rows, user_tables
 from cure4rec.forget.request import ForgetRequest
 from cure4rec.methods.base import METHODS, LearnedState, MethodCard, UnlearnResult
 from cure4rec.methods.retrain import SingleModelMethod
@@ -74,17 +78,19 @@ class AttributeConfig:
     sample: int = 0
     chunk: int = 4096
     optimizer: Literal["auto", "adam", "precond-sgd"] = "auto"
+    target: Literal["served", "ego"] = "served"
 
     def __post_init__(self) -> None:
         bad = [f"{name}={getattr(self, name)}" for name, ok in (
             ("steps", self.steps >= 0), ("lr", self.lr is None or self.lr > 0),
             ("weight", self.weight >= 0), ("k", self.k >= 2), ("sample", self.sample >= 0),
             ("reg", self.reg in ("rank_hinge", "param_l2", "none")),
-            ("optimizer", self.optimizer in ("auto", "adam", "precond-sgd"))) if not ok]
+            ("optimizer", self.optimizer in ("auto", "adam", "precond-sgd")),
+            ("target", self.target in ("served", "ego"))) if not ok]
         if bad:
             raise ConfigError(f"attribute unlearning: invalid {', '.join(bad)} (need steps >= 0, "
                               "lr > 0 or None, weight >= 0, k >= 2, reg in rank_hinge/param_l2/"
-                              "none, optimizer in auto/adam/precond-sgd)")
+                              "none, optimizer in auto/adam/precond-sgd, target in served/ego)")
         if self.optimizer == "precond-sgd" and not self.normalize:
             raise ConfigError("attribute unlearning: optimizer='precond-sgd' needs normalize=True "
                               "(its per-user step is the inverse of the normalised U2U curvature)")
@@ -93,7 +99,8 @@ class AttributeConfig:
     def code_faithful(cls, **overrides: Any) -> AttributeConfig:
         """The public code's setting: raw pairwise sum, unweighted hinge λ=1e-6, Adam 1e-3."""
         base: dict[str, Any] = {"normalize": False, "balance": False, "weight": 1e-6,
-                                "reg": "rank_hinge", "optimizer": "adam", "lr": 1e-3}
+                                "reg": "rank_hinge", "optimizer": "adam", "lr": 1e-3,
+                                "target": "ego"}
         return cls(**{**base, **overrides})
 
     def resolved(self, loss: str) -> tuple[str, float]:
@@ -172,7 +179,7 @@ def unlearn_attribute(model: Any, labels: torch.Tensor, history: Interactions | 
     try:
         for step in range(cfg.steps):
             idx = _step_users(groups, cfg.sample, gen)
-            value = dist(user_rows(model, idx), labels[idx])
+            value = dist(representation_rows(model, cfg.target, idx), labels[idx])
             if ref is not None:
                 value = value + cfg.weight * (w * _rank_hinge(model, users, ref, cfg.margin)).mean()
             elif cfg.reg == "param_l2":

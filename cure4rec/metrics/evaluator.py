@@ -29,7 +29,7 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics import fairness as fair
-from cure4rec.metrics.attribute_attack import ATTACKERS, attribute_attack
+from cure4rec.metrics.attribute_attack import ATTACKERS, CHEAP_ATTACKERS, attribute_attack
 from cure4rec.metrics.calibrated import ReferenceStats, headline_unit
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
@@ -68,7 +68,7 @@ class EvaluatorConfig:
     difficulty: str | None = "hessian"
     fairness_metric: str = "ndcg@20"
     active_fraction: float = 0.05
-    attribute_attackers: tuple[str, ...] = ("mlp", "gb")
+    attribute_attackers: tuple[str, ...] = CHEAP_ATTACKERS
     attribute_folds: int = 5
     attribute_repeats: int = 1
 
@@ -294,49 +294,88 @@ def _attribute_attacks(fs: Any, models: dict[str, object], ctx: RunContext,
                        cache: dict[Any, Any] | None = None) -> dict[str, float]:
     """Completeness of an attribute request: can the attribute still be inferred?
 
-    The attribute-inference attack (`cure4rec.metrics.attribute_attack`) on each model's
-    user representation, labels = the request's users' attribute classes. Keys
-    `completeness.attr_{auc,bacc,f1}.<attacker>[<suffix>]` (suffix "" = this model,
-    ".original"); chance: AUC 0.5, `completeness.attr_chance_bacc` = 1/K. The same seeds
-    (folds, balancing) for every model of the split, so the rows differ by the model only;
-    `cache` keeps the original's scores (it is attacked once for all the methods of a
-    split). Models without a user embedding table (ensembles, RecBole) are skipped, with
-    the reason in `info["attribute_attack"]`.
+    Attribute-inference attacks (`cure4rec.metrics.attribute_attack`, every labelled user,
+    no down-sampling) by the adversaries of docs/fairness.md, labels = the request's users'
+    classes (in-sample):
+    (a) the served user representation: `completeness.attr_{auc,bacc,f1}.<attacker>[<suffix>]`
+        (suffix "" = this model, ".original"); out-of-sample, over the labelled users the
+        request does *not* list (when there are enough): `completeness.attr_auc_oos.<attacker>`;
+    (b) the top-`completeness_k` lists: `completeness.attr_auc.lists.<attacker>[<suffix>]`;
+    (c) the change of the served representation, unlearned − original:
+        `completeness.attr_auc.diff.<attacker>`.
+    Headline `completeness.attr_auc_max[<suffix>]`: the largest of these AUCs, named in
+    `info["attribute_attack"]["headline"]`. Chance: AUC 0.5, `completeness.attr_chance_bacc`
+    = 1/K. The same seeds (folds) for every model of the split; `cache` keeps the original's
+    scores (attacked once for all the methods of a split). Models without a user embedding
+    table (ensembles, RecBole) are skipped, with the reason in `info["attribute_attack"]`.
     """
     from cure4rec.fairness.embeddings import attribute_codes, user_representation
+    from cure4rec.metrics.attribute_attack import difference_features, topk_features
 
     codes, classes = attribute_codes(fs.train, str(fs.request.attribute))
     labels = np.full_like(codes, -1)
     labels[fs.request.users] = codes[fs.request.users]
+    oos = np.where(labels < 0, codes, -1)
+    _, oos_counts = np.unique(oos[oos >= 0], return_counts=True)
+    use_oos = len(oos_counts) >= 2 and oos_counts.min() >= cfg.attribute_folds
     actx = RunContext(seed=ctx.seed, threads=ctx.threads).child("attribute-attack")
     # Only the original is cached: it lives as long as its group, so its id cannot be
     # reused by another model while the cache holds it (an unlearned model's could).
     memo = {} if cache is None else cache
     out: dict[str, float] = {}
-    scores: dict[str, Any] = {}
+    reps: dict[str, np.ndarray] = {}
+    heads: dict[str, str] = {}
+    first: Any = None
+
+    def attack(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        return attribute_attack(x, y, actx, cfg.attribute_attackers, cfg.attribute_folds,
+                                cfg.attribute_repeats)
+
     for suffix, model in models.items():
         key = ("attribute-attack", getattr(fs, "sha256", id(fs)), ctx.seed, id(model),
-               cfg.attribute_attackers, cfg.attribute_folds, cfg.attribute_repeats)
+               cfg.attribute_attackers, cfg.attribute_folds, cfg.attribute_repeats,
+               cfg.completeness_k)
+        try:
+            reps[suffix] = user_representation(model)
+        except ConfigError as exc:
+            info["attribute_attack"] = f"unavailable: {exc}"
+            return {}
         if suffix == ".original" and key in memo:
-            scores = memo[key][1]
+            _, part, head, first = memo[key]
         else:
-            try:
-                emb = user_representation(model)
-            except ConfigError as exc:
-                info["attribute_attack"] = f"unavailable: {exc}"
-                return {}
-            scores = attribute_attack(emb, labels, actx, cfg.attribute_attackers,
-                                      cfg.attribute_folds, cfg.attribute_repeats)
+            panels = {"": attack(reps[suffix], labels),
+                      ".lists": attack(topk_features(model, fs.train, cfg.completeness_k),
+                                       labels)}
+            if use_oos:
+                panels["_oos"] = attack(reps[suffix], oos)
+            first = next(iter(panels[""].values()))
+            part = {}
+            for name, sc in panels[""].items():
+                part.update({f"completeness.attr_auc.{name}{suffix}": sc.auc,
+                             f"completeness.attr_bacc.{name}{suffix}": sc.balanced_accuracy,
+                             f"completeness.attr_f1.{name}{suffix}": sc.f1})
+            for name, sc in panels[".lists"].items():
+                part[f"completeness.attr_auc.lists.{name}{suffix}"] = sc.auc
+            for name, sc in panels.get("_oos", {}).items():
+                part[f"completeness.attr_auc_oos.{name}{suffix}"] = sc.auc
+            best = max(((sc.auc, f"{adv or 'rep'}/{name}") for adv, p in panels.items()
+                        for name, sc in p.items()), key=lambda t: t[0])
+            part[f"completeness.attr_auc_max{suffix}"], head = best
             if suffix == ".original":  # the entry holds the model: its id stays valid
-                memo[key] = (model, scores)
-        for name, sc in scores.items():
-            out.update({f"completeness.attr_auc.{name}{suffix}": sc.auc,
-                        f"completeness.attr_bacc.{name}{suffix}": sc.balanced_accuracy,
-                        f"completeness.attr_f1.{name}{suffix}": sc.f1})
-    first = next(iter(scores.values()))
+                memo[key] = (model, part, head, first)
+        out.update(part)
+        heads[suffix or "unlearned"] = head
+    if "" in reps and ".original" in reps:
+        diff = attack(difference_features(reps[".original"], reps[""]), labels)
+        for name, sc in diff.items():
+            out[f"completeness.attr_auc.diff.{name}"] = sc.auc
+        d_auc, d_name = max((sc.auc, name) for name, sc in diff.items())
+        if d_auc > out["completeness.attr_auc_max"]:
+            out["completeness.attr_auc_max"], heads["unlearned"] = d_auc, f"diff/{d_name}"
     out["completeness.attr_chance_bacc"] = first.chance_balanced_accuracy
     info["attribute_attack"] = {"attribute": fs.request.attribute, "classes": classes,
-                                "n_per_class": first.n_per_class}
+                                "n_per_class": first.n_per_class, "n_users": first.n_users,
+                                "out_of_sample": bool(use_oos), "headline": heads}
     return out
 
 

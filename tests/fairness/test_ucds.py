@@ -1,10 +1,12 @@
 """In-UCDS dominant sets and the fairness regulariser."""
 
 import numpy as np
+import pytest
 import torch
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
+from cure4rec.errors import ConfigError
 from cure4rec.fairness.ucds import UcdsConfig, dominant_sets, ucds_regularizer
 from cure4rec.metrics.fairness import activity_groups
 
@@ -45,7 +47,7 @@ def test_constraint_keeps_t_in_support() -> None:
     s_da, s_aa = ucds._blocks(train, adv, dis)
     scale = torch.maximum(s_da.max(1, keepdim=True).values, s_aa.max()).clamp_min(1.0)
     alpha = cfg.alpha_coef * float(torch.linalg.eigvalsh(s_aa).max()) / scale
-    x, _ = ucds._replicator(s_da, s_aa, scale, alpha, cfg)
+    x, _, _ = ucds._replicator(s_da, s_aa, scale, alpha, cfg)
     assert (x[:, 0] > cfg.support_tol).all()
     assert torch.allclose(x.sum(1), torch.ones(len(x), dtype=x.dtype))
 
@@ -76,3 +78,25 @@ def test_regularizer_pulls_only_batch_disadvantaged_users() -> None:
     moved = torch.nonzero(m.table.grad.abs().sum(1)).flatten().tolist()
     assert moved == [int(reg.sets.users[0])] and loss.item() > 0
     assert "paper-faithful" in ucds_regularizer().name
+
+
+def test_convergence_is_recorded_and_max_iter_reports_the_residual() -> None:
+    train = _toy(seed=1)
+    full = dominant_sets(train, UcdsConfig(fraction=0.1))
+    assert full.converged and full.residual < 1e-6 and full.iterations < 50000
+    short = dominant_sets(train, UcdsConfig(fraction=0.1, max_iter=2))
+    assert short.iterations == 2 and not short.converged and short.residual > 1e-6
+
+
+def test_pair_weight_normalisation_per_user_or_per_pair() -> None:
+    train = _toy()
+    user = dominant_sets(train, UcdsConfig(fraction=0.1))
+    unit = dominant_sets(train, UcdsConfig(fraction=0.1, pair_weights="unit"))
+    assert np.allclose(user.weights.sum(1), 1.0)
+    assert np.array_equal(unit.weights > 0, user.weights > 0)
+    assert set(np.unique(unit.weights)) <= {0.0, 1.0}
+    code_user = dominant_sets(train, UcdsConfig(mode="code-faithful", fraction=0.1,
+                                                pair_weights="user"))
+    assert np.allclose(code_user.weights.sum(1), 1.0)
+    with pytest.raises(ConfigError):
+        UcdsConfig(pair_weights="pair")
