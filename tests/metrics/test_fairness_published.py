@@ -58,8 +58,9 @@ def _fs() -> SimpleNamespace:
     hist = _history()
     test = Interactions(np.arange(N_USERS), np.arange(N_USERS), N_USERS, N_ITEMS)
     empty = test.subset(np.zeros(N_USERS, dtype=bool))
-    return SimpleNamespace(retain=hist, test=test, holdout_test=empty,
-                           request=SimpleNamespace(kind="random"))
+    # the evaluator ranks with train + validation as history (`ranking_history`)
+    return SimpleNamespace(train=hist, retain=hist, valid=empty, holdout_valid=empty,
+                           test=test, holdout_test=empty, request=SimpleNamespace(kind="random"))
 
 
 # advantaged (users 0, 1): {0, 1}; disadvantaged (2..9): {1, 1, 1, G, G, 0, 0, 0}
