@@ -75,7 +75,10 @@ class UltraRE(ShardedMethod):
     """
 
     card = MethodCard(
-        name="ultrare", exact=True,
+        name="ultrare", exact=False, min_effect=0.5,
+        exact_wrt="the OT partition computed once on D (embeddings trained with the "
+                  "forgotten users), not A(D − D_f); strict=True re-partitions on D − D_f "
+                  "and is exact",
         reference="Li et al., UltraRE, NeurIPS 2023 (OpenReview 93NLxUojvc)",
         models=NATIVE_MODELS, needs=("train", "embeddings"),
         notes="The public ot_cluster passes 1e-3 as ot.emd's numItermax; here Sinkhorn "
