@@ -33,9 +33,22 @@ class RegularizerFactory(Protocol):
     def __call__(self, train: Interactions, ctx: RunContext) -> Any: ...
 
 
+#: what `exact=True` means for every shipped exact method
+EXACT_WRT_RELEARN = "A(D − D_f): the same method, seeds and config learned from scratch on the retained data"
+
+
 @dataclass(frozen=True)
 class MethodCard:
-    """What a method is: exact or approximate, what it needs, what it supports, where from."""
+    """What a method is: exact or approximate, what it needs, what it supports, where from.
+
+    `exact` means: the served model equals, score for score, the method learned *from
+    scratch on D − D_f* (`exact_wrt` says it in words); the conformance kit checks exactly
+    that. A method that is exact only relative to something computed on D (e.g. a partition
+    from embeddings trained with the forgotten users) is **not** exact: `exact=False`, and
+    `exact_wrt` names what it is exact relative to. `min_effect` is the conformance kit's
+    bar for an approximate method: the share of the forgotten pairs' score margin (their mean
+    score minus their users' mean score, on the original model) that unlearning must remove.
+    """
 
     name: str
     exact: bool
@@ -44,6 +57,14 @@ class MethodCard:
     models: tuple[str, ...] = ("*",)
     needs: tuple[str, ...] = ("train",)
     notes: str = ""
+    exact_wrt: str = ""
+    min_effect: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.exact and not self.exact_wrt:
+            object.__setattr__(self, "exact_wrt", EXACT_WRT_RELEARN)
+        if not 0.0 <= self.min_effect <= 1.0:
+            raise ValueError(f"card {self.name}: min_effect must lie in [0, 1]")
 
 
 @dataclass
@@ -152,7 +173,7 @@ class UnlearningMethod(ABC):
             result = self._unlearn(state, request, ctx.child(f"{self.card.name}-unlearn"))
         if (_fingerprint(state.train), _fingerprint(request.forget)) != before:
             raise MethodContractError(f"{self.card.name}: unlearn() mutated its inputs")
-        result.timing = t
+        result.timing = _with_shard_costs(t, result.info)
         _check_finite(result.model, self.card.name, "unlearn")
         return result
 
@@ -180,6 +201,20 @@ class UnlearningMethod(ABC):
 
         The returned `UnlearnResult.timing` is overwritten by the caller's measurement.
         """
+
+
+def _with_shard_costs(t: Timing, info: dict[str, Any]) -> Timing:
+    """`t` plus the parallel CPU cost and the share of sub-models touched, from `info`.
+
+    Sharded methods list the CPU seconds of every sub-model they retrained
+    (`info["shard_cpu_s"]`); K workers would wait for everything else plus the slowest one.
+    """
+    shards = [float(x) for x in info.get("shard_cpu_s", ())]
+    if shards:
+        t.cpu_parallel_s = max(0.0, t.cpu_s - sum(shards)) + max(shards)
+    if "share_touched" in info:
+        t.share_touched = float(info["share_touched"])
+    return t
 
 
 def _check_finite(model: Recommender, method: str, phase: str, batch_users: int = 512) -> None:

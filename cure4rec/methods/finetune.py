@@ -24,7 +24,7 @@ class FineTune(SingleModelMethod):
     """Warm-start training on D_r from θ_o (AltEraser's first-order baseline): not exact."""
 
     card = MethodCard(
-        name="finetune", exact=False,
+        name="finetune", exact=False, min_effect=0.5,
         reference="warm-start fine-tuning on retained data (e.g. AltEraser, arXiv 2208.06875)",
         models=NATIVE_MODELS,
         needs=("train", "original model"),

@@ -32,7 +32,7 @@ class GradientAscent(SingleModelMethod):
     """
 
     card = MethodCard(
-        name="gradient-ascent", exact=False, reference="NegGrad (generic MU baseline)",
+        name="gradient-ascent", exact=False, min_effect=0.5, reference="NegGrad (generic MU baseline)",
         models=MODELS, needs=("train", "original model"))
 
     @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class GradientAscentRetain(GradientAscent):
     """NegGrad+: gradient ascent on the forget set plus the loss on retained data."""
 
     card = MethodCard(
-        name="gradient-ascent+retain", exact=False,
+        name="gradient-ascent+retain", exact=False, min_effect=0.5,
         reference="NegGrad+ (Kurmanji et al., NeurIPS 2023)", models=MODELS,
         needs=("train", "original model"))
 

@@ -78,7 +78,9 @@ class RecEraser(ShardedMethod):
     """
 
     card = MethodCard(
-        name="receraser", exact=True,
+        name="receraser", exact=False, min_effect=0.5,
+        exact_wrt="the partition computed once on D (embeddings trained with the forgotten "
+                  "users), not A(D − D_f); strict=True re-partitions on D − D_f and is exact",
         reference="Chen et al., Recommendation Unlearning, WWW 2022 (arXiv 2201.06820)",
         models=MF_MODELS + ("lightgcn",), needs=("train", "embeddings"),
         notes="Nearest-first greedy with capacity ceil(1.2N/K) and centroid = mean over "

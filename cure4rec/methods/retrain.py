@@ -112,7 +112,7 @@ def method_references(method: UnlearningMethod, retain: Interactions,
     """`method`'s own algorithm learned on `retain`, one per seed offset: A(D − D_f).
 
     The right yardstick for an exact method whose served model is not a single retrained
-    model (SISA; RecEraser / UltraRE with strict re-partitioning). Own context path
+    model (SISA; RecEraser / UltraRE only with ``strict=True``). Own context path
     (``method-reference/<j>``), so no reference shares a seed stream with the evaluated run.
     """
     return [method.learn(retain, reference_context(ctx, "method-reference", int(s)),
@@ -120,7 +120,12 @@ def method_references(method: UnlearningMethod, retain: Interactions,
 
 
 def default_reference_kind(card: MethodCard) -> str:
-    """`method` for exact methods other than plain retraining, else `retrain`."""
+    """`method` for exact methods other than plain retraining, else `retrain`.
+
+    Pass the *instance's* card (`method.card`): RecEraser / UltraRE are approximate
+    (``exact=False``: their partition is computed on D) and so judged against plain
+    retraining, unless built with ``strict=True``, whose card says ``exact=True``.
+    """
     return "method" if card.exact and card.name != "retrain" else "retrain"
 
 

@@ -104,6 +104,9 @@ CATALOG: tuple[MetricInfo, ...] = (
                "reference values (original / retrain models, attack strength, quantile groups)"),
     MetricInfo("efficiency.speedup_vs_retrain", "efficiency", "higher",
                "retrain wall-clock seconds / unlearn wall-clock seconds"),
+    MetricInfo("efficiency.speedup_cpu*_vs_retrain", "efficiency", "higher",
+               "retrain CPU seconds / unlearn CPU seconds (process time, all threads); "
+               "_parallel: the slowest retrained shard + non-shard work (K workers)"),
     MetricInfo("efficiency.*", "efficiency", "lower",
                "wall / CPU seconds, peak RSS MiB, stream latency (mean, p95)"),
     MetricInfo("fairness.a-igf*", "fairness", "none",

@@ -17,18 +17,35 @@ class Timing:
 
     Peak memory is the largest resident set size sampled (every 20 ms) while the phase ran:
     it includes memory the process already held, so compare phases of the same run.
+
+    `cpu_s` is the process CPU time (`time.process_time`: every thread, not wall), i.e. the
+    sequential cost. `cpu_parallel_s` is what K workers would wait for: for a sharded method
+    everything outside shard training (re-partitioning, aggregator) plus the slowest retrained
+    shard; `None` means one job (= `cpu_s`). `share_touched` is the share of sub-models a
+    sharded method retrained (`None` for single-model methods).
     """
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
     peak_rss_mib: float = 0.0
+    cpu_parallel_s: float | None = None
+    share_touched: float | None = None
+
+    @property
+    def parallel_cpu_s(self) -> float:
+        return self.cpu_s if self.cpu_parallel_s is None else self.cpu_parallel_s
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out["cpu_parallel_s"] = self.parallel_cpu_s
+        return out
 
     def __add__(self, other: Timing) -> Timing:
+        shares = [s for s in (self.share_touched, other.share_touched) if s is not None]
         return Timing(self.wall_s + other.wall_s, self.cpu_s + other.cpu_s,
-                      max(self.peak_rss_mib, other.peak_rss_mib))
+                      max(self.peak_rss_mib, other.peak_rss_mib),
+                      self.parallel_cpu_s + other.parallel_cpu_s,
+                      max(shares) if shares else None)
 
 
 def _rss_mib() -> float:

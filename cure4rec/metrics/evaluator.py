@@ -154,6 +154,10 @@ def _efficiency(learn: Timing | None, unlearn: Timing | None, retrain: Timing | 
             out.update({f"efficiency.{name}_{k}": float(v) for k, v in t.as_dict().items()})
     if unlearn is not None and retrain is not None and unlearn.wall_s > 0:
         out["efficiency.speedup_vs_retrain"] = retrain.wall_s / unlearn.wall_s
+    if unlearn is not None and retrain is not None and unlearn.cpu_s > 0:  # CPU: issue 12
+        out["efficiency.speedup_cpu_vs_retrain"] = retrain.cpu_s / unlearn.cpu_s
+        out["efficiency.speedup_cpu_parallel_vs_retrain"] = (
+            retrain.parallel_cpu_s / max(unlearn.parallel_cpu_s, 1e-12))
     if stream:
         lat = latency_summary([t.wall_s for t in stream])
         out["efficiency.stream_mean_s"], out["efficiency.stream_p95_s"] = lat["mean_s"], lat["p95_s"]

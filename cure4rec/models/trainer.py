@@ -3,6 +3,13 @@
 Each epoch shuffles every train interaction and draws its negatives at once (numpy,
 vectorised), then walks large batches. Selection uses a *validation* metric only, evaluated
 every `eval_every` epochs with the train set as history; the best epoch's weights are kept.
+
+Small train sets (the shards of SISA / RecEraser / UltraRE) get a smaller batch, so that
+every epoch takes at least `MIN_STEPS_PER_EPOCH` Adam steps (`epoch_batch_size`). Patience
+counts epochs, so it then always spans at least patience × 12 optimiser steps: a 6.4k-row
+shard at batch 4096 took 2 steps an epoch and early stopping fired after ~12 steps, before
+the shard had learned anything (issue 12). Train sets of ≥ 12 × batch_size rows (49k at the
+default 4096: every full ML-100K train / retain set) are unaffected.
 """
 
 from __future__ import annotations
@@ -50,6 +57,19 @@ def epoch_batches(train: Interactions, sampler: NegativeSampler, rng: np.random.
     n = torch.from_numpy(neg[:, 0] if n_neg == 1 else neg).to(device)
     for s in range(0, len(order), batch_size):
         yield Batch(u[s:s + batch_size], p[s:s + batch_size], n[s:s + batch_size])
+
+
+#: fewest optimiser steps an epoch takes: the batch shrinks for smaller train sets (shards)
+MIN_STEPS_PER_EPOCH = 12
+#: ... but never below this many rows (nor above the configured batch size)
+MIN_SCALED_BATCH = 128
+
+
+def epoch_batch_size(n_rows: int, batch_size: int, min_steps: int = MIN_STEPS_PER_EPOCH,
+                     floor: int = MIN_SCALED_BATCH) -> int:
+    """The batch size of an epoch over `n_rows`: `batch_size`, shrunk to ceil(n/min_steps)
+    (not below `floor`) so a small shard still takes `min_steps` optimiser steps an epoch."""
+    return int(min(batch_size, max(floor, -(-n_rows // min_steps))))
 
 
 def training_threads(ctx: RunContext, configured: int | None) -> int:
@@ -123,7 +143,8 @@ def _run_epoch(model: TorchRecommender, opt: torch.optim.Optimizer, train: Inter
     cfg = model.config
     model.module.train()
     total, n = torch.zeros((), device=model.device), 0
-    for batch in epoch_batches(train, sampler, rng, cfg.n_negatives, cfg.batch_size,
+    batch_size = epoch_batch_size(len(train), cfg.batch_size)
+    for batch in epoch_batches(train, sampler, rng, cfg.n_negatives, batch_size,
                                model.device):
         # BPR / LightGCN hand-write their gradient (no autograd graph: ~2x faster BPR epochs);
         # added regularizers need autograd, so they always take the generic path
