@@ -89,7 +89,7 @@ def run_strategy(args: argparse.Namespace, split: Any, strategy: str, spec: Mode
         except CureError as exc:
             log.warning("%s on %s failed: %s", name, strategy, exc)
             continue
-        # exact ensembles (SISA, RecEraser, UltraRE) are judged against their own algorithm
+        # exact methods (SISA; RecEraser / UltraRE only with strict=True) are judged against their own algorithm
         # learned on the retained data; everything else against the plain retrains
         kind = default_reference_kind(method.card)
         mrefs = (refs if kind == "retrain" else
