@@ -8,8 +8,10 @@ change: BCE with sampled negatives whatever the model) and with `loss: auto` (BP
 loss for BPR, ALS's weighted squared loss for WMF), and a plain retrain. Printed per row:
 test NDCG@20 (history: the retained data), the user-level MIA AUC on the forgotten users
 (`cure4rec.metrics.mia.run_mia`, attack trained on shadow retrains; the retrain's own value
-is the target), and the mean cosine between a forgotten user's row and the centroid of their
-forgotten items' rows (a never-trained row reads ≈ 0).
+is the target), the calibrated completeness score against 8 retrain references (0 = as a
+retrain; verdict R remembers / = indistinguishable / O over-forgets; the "retrain" row is a
+held-out retrain, not a reference) and the mean cosine between a forgotten user's row and
+the centroid of their forgotten items' rows (a never-trained row reads ≈ 0).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from cure4rec.context import RunContext
 from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.forget.select import make_forget_split
 from cure4rec.methods.base import make_method
-from cure4rec.methods.retrain import retrain_references
+from cure4rec.methods.retrain import reference_context, retrain_references
+from cure4rec.metrics.calibrated import ReferenceStats, headline_unit
 from cure4rec.metrics.mia import run_mia, train_user_attack
 from cure4rec.metrics.ranking import evaluate_ranking
 from cure4rec.models.base import ModelSpec
@@ -60,8 +63,13 @@ def main() -> None:
             variants = {f"scif loss={loss}": make_method("scif", spec, {"loss": loss})
                         for loss in ("bce", "auto")}
             state = next(iter(variants.values())).learn(fs.train, ctx, fs.valid)
-            refs = retrain_references(spec, fs.retain, fs.valid, ctx, seeds=(0, 1))
-            models = {"original": state.model, "retrain": refs[0]}
+            refs = retrain_references(spec, fs.retain, fs.valid, ctx, seeds=range(8))
+            held = spec.build()
+            held.fit(fs.retain, fs.valid, reference_context(ctx, "heldout", 0))
+            hist = fs.retain.concat(fs.valid)
+            stats = ReferenceStats.build(refs, fs.request.forget, hist,
+                                         headline_unit(fs.request.kind))
+            models = {"original": state.model, "retrain": held}
             for label, m in variants.items():
                 models[label] = m.unlearn(state, fs.request, ctx).model
             holdout = (fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid)
@@ -73,13 +81,16 @@ def main() -> None:
                                         ks=(20,)).mean("ndcg@20")
                 mia = run_mia(state.model, model, refs, fs.train, fs.retain, fs.request.forget,
                               holdout, mctx, valid=fs.valid, attack=attack)
+                cal = stats.score(model, fs.request.forget, hist)
                 rows.append((name, strategy, label, ndcg, mia["mia_auc.unlearned"],
-                             mia["mia_auc.retrain"], taste_cosine(model, fs.request.forget)))
+                             mia["mia_auc.retrain"], taste_cosine(model, fs.request.forget),
+                             cal.score, {1: "R", 0: "=", -1: "O"}[cal.verdict_code]))
                 print(*rows[-1], flush=True)
     print("\n| model | set | model served | NDCG@20 | user MIA AUC | (retrain's) | "
-          "cos(user, forgotten items) |\n|---|---|---|---|---|---|---|")
+          "cos(user, forgotten items) | calibrated |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:+.3f} |")
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:+.3f} "
+              f"| {r[7]:+.3f} {r[8]} |")
 
 
 if __name__ == "__main__":
