@@ -27,7 +27,7 @@ from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.forget.select import make_forget_split
 from cure4rec.methods.base import make_method
 from cure4rec.methods.retrain import reference_context, retrain_references
-from cure4rec.metrics.calibrated import ReferenceStats, headline_unit
+from cure4rec.metrics.calibrated import ReferenceStats, candidate_history, headline_unit
 from cure4rec.metrics.mia import run_mia, train_user_attack
 from cure4rec.metrics.ranking import evaluate_ranking
 from cure4rec.models.base import ModelSpec
@@ -66,7 +66,7 @@ def main() -> None:
             refs = retrain_references(spec, fs.retain, fs.valid, ctx, seeds=range(8))
             held = spec.build()
             held.fit(fs.retain, fs.valid, reference_context(ctx, "heldout", 0))
-            hist = fs.retain.concat(fs.valid)
+            hist = candidate_history(fs)
             stats = ReferenceStats.build(refs, fs.request.forget, hist,
                                          headline_unit(fs.request.kind))
             models = {"original": state.model, "retrain": held}

@@ -55,41 +55,38 @@ UNITS = ("users", "pairs")
 
 
 def forget_percentiles(model: object, pairs: Interactions, history: Interactions | None = None,
-                       batch_users: int = 256) -> np.ndarray:
+                       batch_users: int = 256, max_elements: int = 8_000_000) -> np.ndarray:
     """Mid-rank percentile of each (u, i) of `pairs` among u's candidate items, in pair order.
 
-    Candidates: every item outside u's `history` (the pair's own item always stays a
-    candidate). ``(#lower + ½ #tied others) / (#candidates − 1)``: 1 = top, 0 = bottom, 0.5
-    for a row of equal scores. Memory: ``batch_users × n_items`` floats at a time.
+    Candidates: every item outside u's `history` (u's own pairs always stay candidates).
+    ``(#lower + ½ #tied others) / (#candidates − 1)``: 1 = top, 0 = bottom, 0.5 for a row of
+    equal scores. Memory: ``batch_users × n_items`` scores and pair chunks of at most
+    `max_elements` comparisons at a time.
     """
     out = np.zeros(len(pairs))
-    if len(pairs) == 0:
-        return out
     hist = history.csr() if history is not None else None
     users = np.unique(pairs.user)
-    order = np.argsort(pairs.user, kind="stable")
-    bounds = np.searchsorted(pairs.user[order], users)
-    bounds = np.r_[bounds, len(order)]
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
-        s = model.score(b).detach().to("cpu", torch.float64).numpy()  # type: ignore[attr-defined]
-        for r, u in enumerate(b):
-            rows = order[bounds[start + r]:bounds[start + r + 1]]
-            row = s[r]
-            items = pairs.item[rows]
-            if hist is not None:
-                h = hist.indices[hist.indptr[u]:hist.indptr[u + 1]]
-                h = h[~np.isin(h, items)]
-                row = np.delete(row, h) if len(h) else row
-                # positions of the pair items in the reduced row
-                own = s[r, items]
-            else:
-                own = row[items]
-            srt = np.sort(row)
-            lo = np.searchsorted(srt, own, side="left")
-            hi = np.searchsorted(srt, own, side="right")
-            n = max(len(srt) - 1, 1)
-            out[rows] = (lo + 0.5 * (hi - lo - 1)) / n
+        s = model.score(b).detach().to("cpu", torch.float64)  # type: ignore[attr-defined]
+        rows = np.flatnonzero(np.isin(pairs.user, b))
+        local = torch.from_numpy(np.searchsorted(b, pairs.user[rows]))
+        items = torch.from_numpy(pairs.item[rows].astype(np.int64))
+        cand = torch.ones(s.shape, dtype=torch.bool)
+        if hist is not None:
+            sub = hist[b]
+            r = np.repeat(np.arange(len(b)), np.diff(sub.indptr))
+            cand[torch.from_numpy(r), torch.from_numpy(sub.indices.astype(np.int64))] = False
+        cand[local, items] = True
+        own = s[local, items]
+        chunk = max(1, max_elements // max(s.shape[1], 1))
+        for c in range(0, len(rows), chunk):
+            sl = slice(c, c + chunk)
+            srow, crow, o = s[local[sl]], cand[local[sl]], own[sl, None]
+            below = ((srow < o) & crow).sum(1).to(torch.float64)
+            tied = ((srow == o) & crow).sum(1).to(torch.float64) - 1
+            n = (crow.sum(1) - 1).clamp(min=1).to(torch.float64)
+            out[rows[sl]] = ((below + 0.5 * tied) / n).numpy()
     return out
 
 
@@ -188,6 +185,12 @@ class ReferenceStats:
               ) -> CalibratedScore:
         vals = example_stats(forget_percentiles(model, forget, history), forget, self.unit)
         return calibrate(vals, self.refs, self.null)
+
+
+def candidate_history(fs: object) -> Interactions:
+    """What the percentiles exclude: the retained train set plus the validation pairs."""
+    retain, valid = fs.retain, fs.valid  # type: ignore[attr-defined]
+    return retain.concat(valid) if len(valid) else retain
 
 
 def headline_unit(request_kind: str) -> str:

@@ -38,6 +38,7 @@ from scipy.stats import wasserstein_distance
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.calibrated import forget_percentiles
 from cure4rec.metrics.ranking import ranked
 
 EPS = 1e-12
@@ -120,23 +121,8 @@ def js_divergence(s1: torch.Tensor, s2: torch.Tensor, tau: float = 1.0) -> np.nd
 
 def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512) -> np.ndarray:
     """Mid-rank percentile of each (u, i) among all items under `model` (1 = top), in pair
-    order: (#lower + ½ #tied others) / (n_items − 1), so an all-equal row gives 0.5."""
-    out = np.zeros(len(pairs))
-    users = np.unique(pairs.user)
-    for start in range(0, len(users), batch_users):
-        b = users[start:start + batch_users]
-        s = model.score(b).detach().to("cpu", torch.float32)  # type: ignore[attr-defined]
-        rows = np.flatnonzero(np.isin(pairs.user, b))
-        local = torch.from_numpy(np.searchsorted(b, pairs.user[rows]))
-        own = s[local, torch.from_numpy(pairs.item[rows])]
-        srt = torch.sort(s, dim=1).values
-        for c in range(0, len(rows), 4096):  # bounded memory: ≤ 4096 × n_items at a time
-            sl = slice(c, c + 4096)
-            lo = torch.searchsorted(srt[local[sl]], own[sl, None]).squeeze(1)
-            hi = torch.searchsorted(srt[local[sl]], own[sl, None], right=True).squeeze(1)
-            mid = lo.to(torch.float64) + 0.5 * (hi - lo - 1).to(torch.float64)
-            out[rows[sl]] = mid.numpy() / max(s.shape[1] - 1, 1)
-    return out
+    order: `cure4rec.metrics.calibrated.forget_percentiles` without a history."""
+    return forget_percentiles(model, pairs, None, batch_users)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics import fairness as fair
 from cure4rec.metrics.attribute_attack import ATTACKERS, CHEAP_ATTACKERS, attribute_attack
-from cure4rec.metrics.calibrated import ReferenceStats, headline_unit
+from cure4rec.metrics.calibrated import ReferenceStats, candidate_history, headline_unit
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
@@ -257,7 +257,7 @@ def calibrated_metrics(fs: Any, original: object, unlearned: object,
     (`cache`; the entry holds the reference objects, so their ids stay valid).
     """
     forget: Interactions = fs.request.forget
-    hist = fs.retain.concat(fs.valid) if len(fs.valid) else fs.retain
+    hist = candidate_history(fs)
     out: dict[str, float] = {}
     units = [(headline_unit(fs.request.kind), "completeness.calibrated")]
     if units[0][0] != "pairs":

@@ -100,9 +100,6 @@ def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
     return perm[idx]
 
 
-_ranked = ranked
-
-
 def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
           history: Interactions | None = None, batch_users: int = 1024) -> torch.Tensor:
     """The top-`k` item indices per user (history excluded), `LongTensor[len(users), k]`."""
@@ -112,7 +109,7 @@ def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
     out = []
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
-        out.append(_ranked(_masked_scores(score, b, hist), k))
+        out.append(ranked(_masked_scores(score, b, hist), k))
     return torch.cat(out) if out else torch.empty((0, k), dtype=torch.long)
 
 
@@ -141,7 +138,7 @@ def evaluate_ranking(model: object, history: Interactions | None, test: Interact
     disc = 1.0 / np.log2(np.arange(2, kmax + 2))
     for start in range(0, len(cand), batch_users):
         b = cand[start:start + batch_users]
-        top = _ranked(_masked_scores(score, b, hist), kmax).numpy()
+        top = ranked(_masked_scores(score, b, hist), kmax).numpy()
         hits = _hits(truth[b], top)
         _accumulate(parts, hits, n_test[b], ks, disc, mode)
     per_user = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()}

@@ -27,7 +27,12 @@ import torch
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.methods.retrain import reference_context
-from cure4rec.metrics.calibrated import CalibratedScore, ReferenceStats, headline_unit
+from cure4rec.metrics.calibrated import (
+    CalibratedScore,
+    ReferenceStats,
+    candidate_history,
+    headline_unit,
+)
 from cure4rec.models.base import ModelSpec, Recommender
 
 DOSES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
@@ -91,7 +96,7 @@ def dose_response(fs: Any, spec: ModelSpec, ctx: RunContext, n_references: int =
     """Score the dose models, held-out retrains and the over-forgetting model of `fs`."""
     refs = [_fit(spec, fs.retain, fs.valid, reference_context(ctx, "retrain-reference", j))
             for j in range(n_references)]
-    hist = fs.retain.concat(fs.valid) if len(fs.valid) else fs.retain
+    hist = candidate_history(fs)
     forget = fs.request.forget
     stats = ReferenceStats.build(refs, forget, hist, headline_unit(fs.request.kind))
     rows = []
