@@ -10,6 +10,12 @@ worker computing). A local Ray instance binds every listener and registers its n
 127.0.0.1 (Ray 2.6 otherwise swaps 127.0.0.1 for the machine's outward address and its
 gRPC servers listen on all interfaces); `--address` of an existing cluster is left alone.
 A user error raised in a worker reaches the CLI as the same one-line error.
+
+A worker that dies (SIGKILL, the out-of-memory killer, a crash in native code) costs only
+its cell: the pool keeps at most `workers` cells in flight, so the cells running when the
+pool broke are known; each is re-run alone in a fresh worker, and the one that kills its
+worker again gets an error record (`WorkerDied`) while the others complete. On Ray the
+crashed task is known directly. The run then goes on like after any failed cell.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from cure4rec.errors import ConfigError, CureError
@@ -40,6 +48,20 @@ class Executor(Protocol):
 
 def _payload(cell: CellSpec) -> dict[str, Any]:
     return dataclasses.asdict(cell)
+
+
+class WorkerDied(RuntimeError):
+    """The process running a cell ended abruptly (a signal such as SIGKILL, e.g. from the
+    out-of-memory killer, or a crash in native code)."""
+
+
+def _died_record(cell: CellSpec, how: str) -> dict[str, Any]:
+    from cure4rec.runner.failures import error_record
+
+    return error_record(_payload(cell), WorkerDied(
+        f"the worker running cell {cell.config_hash} died ({how}); killed by a signal such "
+        "as SIGKILL (often the out-of-memory killer: check `dmesg`) or crashed in native "
+        "code. Give it more memory or fewer --workers, and re-run to retry it"))
 
 
 class InProcessExecutor:
@@ -82,20 +104,48 @@ class ProcessExecutor:
             raise ConfigError(f"--workers must be >= 1, got {workers}")
         self.workers = workers
 
+    def _pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(os.getpid(),))
+
     def map(self, fn: CellFn, cells: Sequence[CellSpec]) -> Iterator[tuple[CellSpec, dict]]:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            pending: dict[Future, CellSpec] = {pool.submit(fn, _payload(c)): c for c in cells}
+        todo = deque(cells)
+        while todo:
+            suspects: list[CellSpec] = []
+            with self._pool(self.workers) as pool:
+                running: dict[Future, CellSpec] = {}
+                try:
+                    while todo or running:
+                        while todo and len(running) < self.workers:
+                            cell = todo.popleft()
+                            running[pool.submit(fn, _payload(cell))] = cell
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for fut in sorted(done, key=lambda f: running[f].config_hash):
+                            cell = running.pop(fut)
+                            try:
+                                record = fut.result()
+                            except BrokenProcessPool:
+                                suspects.append(cell)
+                                continue
+                            yield cell, record
+                        if suspects:  # the pool is broken: every cell in flight is suspect
+                            suspects.extend(running.values())
+                            running.clear()
+                            break
+                finally:
+                    for fut in running:
+                        fut.cancel()
+            for cell in sorted(suspects, key=lambda c: c.config_hash):
+                log.warning("a worker died; re-running cell %s alone", cell.config_hash)
+                yield cell, self._alone(fn, cell)
+
+    def _alone(self, fn: CellFn, cell: CellSpec) -> dict[str, Any]:
+        """`cell` in a fresh one-worker pool; its error record if it kills that worker too."""
+        with self._pool(1) as pool:
             try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in sorted(done, key=lambda f: pending[f].config_hash):
-                        cell = pending.pop(fut)
-                        yield cell, fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+                return pool.submit(fn, _payload(cell)).result()
+            except BrokenProcessPool:
+                return _died_record(cell, "again when run alone")
 
 
 class RayExecutor:
@@ -131,7 +181,7 @@ class RayExecutor:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     cell = pending.pop(ref)
-                    yield cell, _ray_get(ray, ref)
+                    yield cell, _ray_get(ray, ref, cell)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -152,10 +202,16 @@ def _loopback_ray() -> Iterator[None]:
         services.get_node_ip_address = old
 
 
-def _ray_get(ray: Any, ref: Any) -> dict[str, Any]:
-    """`ray.get`, with a user error of the task re-raised as itself (one line, no colours)."""
+def _ray_get(ray: Any, ref: Any, cell: CellSpec) -> dict[str, Any]:
+    """`ray.get`, with a user error of the task re-raised as itself (one line, no colours)
+    and a crashed worker turned into the cell's error record."""
+    crashed = tuple(getattr(ray.exceptions, name) for name in
+                    ("WorkerCrashedError", "OutOfMemoryError", "NodeDiedError")
+                    if hasattr(ray.exceptions, name))
     try:
         return ray.get(ref)
+    except crashed as exc:
+        return _died_record(cell, f"Ray: {type(exc).__name__}")
     except ray.exceptions.RayTaskError as exc:
         cause = getattr(exc, "cause", None)
         if isinstance(cause, CureError):

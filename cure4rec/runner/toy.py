@@ -3,13 +3,16 @@
 `toy_cell` turns a cell spec into a record whose metrics are a deterministic function of
 the cell's definition (hash-derived), with a subset of the keys the real evaluator emits
 (the headline ones; shardGF only for sharded methods). Set
-`CURE4REC_TOY_FAIL_AT=<config_hash>` to make that cell raise (crash-recovery tests).
+`CURE4REC_TOY_FAIL_AT=<config_hash>` to make that cell raise (crash-recovery tests), and
+`CURE4REC_TOY_KILL_AT=<config_hash>` to make the worker running it SIGKILL itself (worker-
+death tests; never in the process named by `CURE4REC_TOY_PARENT`, the test runner).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,9 @@ def toy_cell(spec: CellSpec | dict[str, Any]) -> dict[str, Any]:
     spec = spec if isinstance(spec, CellSpec) else spec_from_dict(spec)
     if os.environ.get("CURE4REC_TOY_FAIL_AT") == spec.config_hash:
         raise ToyCrash(f"toy crash in cell {spec.config_hash}")
+    if (os.environ.get("CURE4REC_TOY_KILL_AT") == spec.config_hash
+            and os.environ.get("CURE4REC_TOY_PARENT") not in (None, str(os.getpid()))):
+        os.kill(os.getpid(), signal.SIGKILL)
     seed = int.from_bytes(hashlib.sha256(spec.config_hash.encode()).digest()[:8], "little")
     rng = np.random.default_rng(seed)
     keys = TOY_METRICS + (SHARDED_METRICS if "shards" in spec.method["config"] else ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,33 @@ def test_process_pool_matches_inprocess(recipe_dir: Path, tmp_path: Path) -> Non
     run_recipe(r, tmp_path / "a", InProcessExecutor(), fn=toy_cell, progress=False, limit=4)
     run_recipe(r, tmp_path / "b", ProcessExecutor(2), fn=toy_cell, progress=False, limit=4)
     assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_killed_worker_costs_only_its_cell(recipe_dir: Path, tmp_path: Path,
+                                           monkeypatch) -> None:
+    """A worker SIGKILLed mid-cell (what the out-of-memory killer does): that cell gets a
+    WorkerDied error record, every other cell (the one sharing the pool at the time
+    included) completes with the in-process metrics, and a re-run retries only it."""
+    r = load_recipe(recipe_dir / "child.yaml")
+    cells = expand_cells(r)[:6]
+    bad = cells[3].config_hash
+    run_recipe(r, tmp_path / "a", InProcessExecutor(), fn=toy_cell, progress=False, limit=6)
+    monkeypatch.setenv("CURE4REC_TOY_KILL_AT", bad)
+    monkeypatch.setenv("CURE4REC_TOY_PARENT", str(os.getpid()))
+    s = run_recipe(r, tmp_path / "b", ProcessExecutor(2), fn=toy_cell, progress=False, limit=6)
+    assert sorted(s.ran) == sorted(c.config_hash for c in cells)
+    assert [f["config_hash"] for f in s.failed] == [bad]
+    err = json.loads((tmp_path / "b" / "tiny" / "records" / f"{bad}.json").read_text())
+    assert err["status"] == "error" and err["error"]["type"] == "WorkerDied"
+    assert "again when run alone" in err["error"]["message"]
+    good = {h: m for h, m in _metrics(tmp_path / "b").items() if h != bad}
+    assert good == {h: m for h, m in _metrics(tmp_path / "a").items() if h != bad}
+    assert len(good) == 5
+    monkeypatch.delenv("CURE4REC_TOY_KILL_AT")
+    again = run_recipe(r, tmp_path / "b", ProcessExecutor(2), fn=toy_cell, progress=False,
+                       limit=1)  # the first pending cell is the failed one (the rest: beyond 6)
+    assert again.ran == [bad] and again.failed == []
 
 
 @pytest.mark.ray
