@@ -19,6 +19,7 @@ from tests.leaderboard._golden import ROOT
 
 DOCS = ROOT / "docs" / "leaderboard"
 pytestmark = pytest.mark.skipif(not (DOCS / "records").is_dir(), reason="no committed records")
+OTHER = "outside-eval/1"  # an evaluation protocol that is not the committed records'
 
 
 def _board(tmp_path: Path) -> Path:
@@ -68,7 +69,7 @@ def _snapshot(board: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(("kind", "message"), [
-    ("protocol", "evaluation protocol 'cure4rec-eval/2' differs from the leaderboard's"),
+    ("protocol", f"evaluation protocol '{OTHER}' differs from the leaderboard's"),
     ("metric set", "mixes metric sets"),
     ("edited", "does not match its cell"),
     ("duplicate", "is already on the leaderboard"),
@@ -76,7 +77,7 @@ def _snapshot(board: Path) -> dict[str, bytes]:
 ])
 def test_add_refuses_and_writes_nothing(tmp_path: Path, kind: str, message: str) -> None:
     board = _board(tmp_path)
-    recs = _outside(board, protocol="cure4rec-eval/2" if kind == "protocol" else None,
+    recs = _outside(board, protocol=OTHER if kind == "protocol" else None,
                     lift=kind == "metric set")
     if kind == "edited":
         recs[1]["cell"]["seed"] = 99
@@ -98,20 +99,20 @@ def test_build_refuses_mixed_metric_sets_and_groups_other_protocols(tmp_path: Pa
         build_leaderboard(committed + _outside(board, lift=True))
     assert all(r["config_hash"] in str(err.value) for r in _outside(board, lift=True))
     # another protocol never shares a section: it gets its own, the committed ones unchanged
-    other = build_leaderboard(committed + _outside(board, protocol="cure4rec-eval/2"))
+    other = build_leaderboard(committed + _outside(board, protocol=OTHER))
     alone = build_leaderboard(committed)
     assert len(other.sections) == len(alone.sections) + 1
-    new = [s for s in other.sections if s.protocol == "cure4rec-eval/2"]
+    new = [s for s in other.sections if s.protocol == OTHER]
     assert len(new) == 1 and {r.method for r in new[0].rows} == {"myforget(steps=3)"} or {
         r.method for r in new[0].rows} == {"myforget"}
-    assert [s for s in other.sections if s.protocol != "cure4rec-eval/2"] == list(alone.sections)
+    assert [s for s in other.sections if s.protocol != OTHER] == list(alone.sections)
 
 
 def test_cli_add_refusal_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
     from cure4rec.cli import main
 
     board = _board(tmp_path)
-    sub = _write(tmp_path, _outside(board, protocol="cure4rec-eval/2"))
+    sub = _write(tmp_path, _outside(board, protocol=OTHER))
     assert main(["leaderboard", "add", str(sub), "--to", str(board)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cure4rec leaderboard: error: ")
