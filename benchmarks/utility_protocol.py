@@ -3,6 +3,7 @@ under the suite's protocol and under the paper's.
 
     nice -n 10 python benchmarks/utility_protocol.py                    # BPR, seed 0
     nice -n 10 python benchmarks/utility_protocol.py --model wmf --selection valid
+    python benchmarks/utility_protocol.py --records docs/leaderboard/records   # no training
 
 ML-100K (80/10/10, split seed 0), K = 10 shards, the CURE4Rec recipe budgets. Per forget
 strategy (5% of users, forget seed 0) every method learns on the train set and unlearns the
@@ -21,6 +22,11 @@ three readings of the *same* question:
   whose early stopping watched the *test* split instead of the validation split, as
   CURE4Rec's training loop does (each shard on its own users' test rows).
 
+`--records DIR` trains nothing: it reads run records (the committed leaderboard's) and prints
+the suite's relative loss of every sharded method × model × strategy per seed against the
+`[retrain]` reference row of the same seed, mean and 95% Student-t CI over seeds, beside
+CURE4Rec's published loss and the ratio suite / paper.
+
 Rankings exclude the user's training items (the retained data). NDCG here is computed by
 this script from the models' scores (top-20 by `torch.topk`); its `suite` reading is checked
 against `cure4rec.metrics.ranking.evaluate_ranking` and printed beside it.
@@ -29,11 +35,14 @@ against `cure4rec.metrics.ranking.evaluate_ranking` and printed beside it.
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 
 from cure4rec.context import RunContext
 from cure4rec.data.load import load_dataset, split_dataset
@@ -107,6 +116,45 @@ def readings(model: Any, retain: Any, test: Any) -> dict[str, float]:
     return out
 
 
+def from_records(folder: Path) -> None:
+    """The suite's relative NDCG@20 loss from run records, with CIs over seeds."""
+    from cure4rec.runner.records import find_records, load_records
+
+    recs = load_records(find_records(folder))
+    ndcg: dict[tuple[str, str, str, int], float] = {}
+    for r in recs:
+        if r.get("status") == "error" or r["kind"] not in ("method", "retrain"):
+            continue
+        c = r["cell"]
+        name = "retrain-ref" if r["kind"] == "retrain" else c["method"]["name"]
+        ndcg[(c["model"]["name"], name, c["forget"]["strategy"], c["seed"])] = \
+            r["metrics"]["utility.ndcg@20"]
+    print(f"{len(recs)} records in {folder}; relative NDCG@20 loss 1 − NDCG/NDCG_retrain per "
+          "seed (the [retrain] reference of the same seed), mean [95% t-CI over seeds]")
+    print("| model | method | set | n | suite loss [95% CI] | CURE4Rec | suite / paper |")
+    print("|---|---|---|--:|---|--:|--:|")
+    for model in MODELS:
+        for name in ("retrain", *METHODS):
+            for i, strategy in enumerate(STRATEGIES):
+                seeds = sorted(s for (m, n, st, s) in ndcg
+                               if (m, n, st) == (model, name, strategy)
+                               and (m, "retrain-ref", st, s) in ndcg)
+                if not seeds:
+                    continue
+                loss = np.array([1 - ndcg[(model, name, strategy, s)]
+                                 / ndcg[(model, "retrain-ref", strategy, s)] for s in seeds])
+                half = (float(stats.t.ppf(0.975, len(loss) - 1) * loss.std(ddof=1)
+                              / math.sqrt(len(loss))) if len(loss) > 1 else math.nan)
+                pub = PAPER_NDCG[model]
+                paper = 1 - pub[name][i] / pub["retrain"][i] if name in pub else math.nan
+                ratio = loss.mean() / paper if name in pub and paper > 0 else math.nan
+                ci = ("" if math.isnan(half)
+                      else f" [{loss.mean() - half:.1%}, {loss.mean() + half:.1%}]")
+                print(f"| {model} | {name} | {strategy} | {len(loss)} | {loss.mean():.1%}{ci} | "
+                      f"{'–' if math.isnan(paper) else f'{paper:.1%}'} | "
+                      f"{'–' if math.isnan(ratio) else f'{ratio:.2f}'} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default="../shared/datasets")
@@ -115,7 +163,11 @@ def main() -> None:
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     ap.add_argument("--selection", default="both", choices=("valid", "test", "both"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--records", type=Path, help="read run records instead of training")
     args = ap.parse_args()
+    if args.records:
+        from_records(args.records)
+        return
     t0 = time.perf_counter()
     split = split_dataset(load_dataset("ml-100k", data_dir=args.data_dir), seed=0)
     spec = ModelSpec(args.model, MODELS[args.model])
