@@ -63,6 +63,19 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
+def _pack_by_model(rows: list[Row], size: int) -> list[list[Row]]:
+    """Rows in charts of at most `size`, a model's rows kept together where they fit (a
+    model with more rows than `size` is split on its own)."""
+    parts: list[list[Row]] = []
+    for model in dict.fromkeys(r.model for r in rows):
+        for block in _chunks([r for r in rows if r.model == model], size):
+            if parts and len(parts[-1]) + len(block) <= size:
+                parts[-1].extend(block)
+            else:
+                parts.append(list(block))
+    return parts or [[]]
+
+
 def _goodness(section: Section, metric: str, goal: float | None, row: Row) -> float:
     """The row's `metric` oriented so that larger is better (−distance to `goal` if set)."""
     x = float(row.values[metric].mean)  # type: ignore[arg-type]
@@ -141,7 +154,8 @@ def log_interval(values: tuple[float, ...]) -> tuple[float, float, float] | None
 
 
 def efficiency_data(section: Section) -> list[dict[str, Any]]:
-    """One chart per `MAX_BARS` method rows: the speed-up vs retraining (CPU if measured,
+    """Charts of at most `MAX_BARS` method rows (a model's rows on one chart where they
+    fit): the speed-up vs retraining (CPU if measured,
     else wall clock) on a log axis — geometric mean over seeds with the 95% CI of the log
     speed-up (`log_interval`: ratios are compared multiplicatively) — one colour per model
     (≤ `MAX_SERIES`). Bars are ``[model, label, geo_mean, low, high]``."""
@@ -153,7 +167,7 @@ def efficiency_data(section: Section) -> list[dict[str, Any]]:
             and _has(r, key) and log_interval(r.values[key].values) is not None]
     if not rows:
         return []
-    parts = _chunks(rows, MAX_BARS)
+    parts = _pack_by_model(rows, MAX_BARS)
     out = []
     for n, part in enumerate(parts):
         title = "speed-up vs retraining (log scale)"

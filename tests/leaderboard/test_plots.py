@@ -29,3 +29,21 @@ def test_html_embeds_one_deterministic_png_per_plot() -> None:
         assert png_size(b64) == (round(w * dpi), round(h * dpi)), name
     # everything but the PNG payloads is the matplotlib-free page
     assert strip_pngs(page) == render_all(recs, image=placeholder)["leaderboard.html"]
+
+
+def test_efficiency_charts_keep_a_models_rows_together() -> None:
+    """Rows are packed into charts by model (8 + 7 rows fit one chart of 18, the next 8 start
+    a new one); a model with more rows than a chart holds is split on its own."""
+    from types import SimpleNamespace
+
+    from cure4rec.leaderboard.plots import _pack_by_model
+
+    rows = [SimpleNamespace(model=m, label=f"{m}{i}") for m, n in
+            (("bpr", 8), ("lightgcn", 7), ("wmf", 8)) for i in range(n)]
+    parts = _pack_by_model(rows, 18)  # type: ignore[arg-type]
+    assert [[r.label for r in p] for p in parts] == [
+        [f"bpr{i}" for i in range(8)] + [f"lightgcn{i}" for i in range(7)],
+        [f"wmf{i}" for i in range(8)]]
+    big = [SimpleNamespace(model="a", label=f"a{i}") for i in range(20)] + [
+        SimpleNamespace(model="b", label="b0")]
+    assert [len(p) for p in _pack_by_model(big, 18)] == [18, 3]  # type: ignore[arg-type]
