@@ -16,8 +16,10 @@ three readings of the *same* question:
   reports.
 - `paper-eval`: CURE4Rec's evaluation of the same models (../shared/reference/cure4rec.md
   §4.1): each shard's sub-model ranks only its own users, the reported NDCG is the
-  unweighted mean over shards of the per-shard user-mean, and IDCG is *not* truncated
-  (Σ_{j ≤ |G_u|} 1/log2(j+1)). The retrain: user-mean, untruncated IDCG.
+  unweighted mean over shards of the per-shard user-mean, and for WMF / BPR IDCG is *not*
+  truncated (Σ_{j ≤ |G_u|} 1/log2(j+1); their LightGCN script truncates it, and so does this
+  reading for LightGCN). The retrain: user-mean, same IDCG. Not reproduced: their LightGCN
+  scores with the layer-0 (ego) embeddings; here the served, propagated ones.
 - `paper-eval+test-selection` (with `--selection both|test`): the same evaluation of models
   whose early stopping watched the *test* split instead of the validation split, as
   CURE4Rec's training loop does (each shard on its own users' test rows).
@@ -99,9 +101,10 @@ def user_ndcg(model: Any, users: np.ndarray, history: Any, test: Any, k: int = 2
     return out
 
 
-def readings(model: Any, retain: Any, test: Any) -> dict[str, float]:
-    """suite (served, truncated, user-mean) and paper-eval (own shard, untruncated,
-    mean over shards) NDCG@20 of `model`."""
+def readings(model: Any, retain: Any, test: Any, paper_truncated: bool = False
+             ) -> dict[str, float]:
+    """suite (served, truncated, user-mean) and paper-eval (own shard, IDCG truncated only
+    if `paper_truncated`, mean over shards) NDCG@20 of `model`."""
     users = np.unique(test.user)
     out = {"suite": float(user_ndcg(model, users, retain, test).mean())}
     if isinstance(model, ShardedRecommender):
@@ -109,10 +112,12 @@ def readings(model: Any, retain: Any, test: Any) -> dict[str, float]:
         for j, sub in enumerate(model.models):
             mine = users[model.user_shard[users] == j]
             if len(mine):
-                per_shard.append(user_ndcg(sub, mine, retain, test, truncated=False).mean())
+                per_shard.append(user_ndcg(sub, mine, retain, test,
+                                           truncated=paper_truncated).mean())
         out["paper"] = float(np.mean(per_shard))
     else:
-        out["paper"] = float(user_ndcg(model, users, retain, test, truncated=False).mean())
+        out["paper"] = float(user_ndcg(model, users, retain, test,
+                                       truncated=paper_truncated).mean())
     return out
 
 
@@ -181,7 +186,8 @@ def main() -> None:
             watch_retain = fs.valid if sel == "valid" else fs.test
             oracle = fit_fresh(make_method("retrain", spec), fs.retain, watch_retain,
                                ctx.child("retrain-learn").child("model"))
-            base = readings(oracle, fs.retain, fs.test)
+            trunc = args.model == "lightgcn"
+            base = readings(oracle, fs.retain, fs.test, trunc)
             check = evaluate_ranking(oracle, history=fs.retain, test=fs.test,
                                      ks=(20,)).mean("ndcg@20")
             print(f"{strategy} select={sel} retrain: suite {base['suite']:.4f} "
@@ -191,7 +197,7 @@ def main() -> None:
                 state = m.learn(split.train, ctx, watch_learn)
                 state.valid = watch_retain
                 served = m.unlearn(state, fs.request, ctx).model
-                got = readings(served, fs.retain, fs.test)
+                got = readings(served, fs.retain, fs.test, trunc)
                 rows.append((strategy, sel, name, got["suite"], base["suite"], got["paper"],
                              base["paper"]))
                 print(f"{strategy} select={sel} {name:9s}: suite {got['suite']:.4f} "
