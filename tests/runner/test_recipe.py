@@ -94,4 +94,4 @@ def test_cure4rec_ml100k_grid() -> None:
         == {10}
     assert r.seeds == [0, 1, 2]
     # 3 strategies x 3 seeds x (3 models x 7 - scif x lightgcn, which SCIF does not support)
-    assert len(cells) == 3 * 3 * (3 * 7 - 1) == 261
+    assert len(cells) == 3 * 3 * (3 * 10 - 1) == 261
