@@ -43,7 +43,12 @@ RAY_DRIVER = """
 import json, time
 import psutil
 from cure4rec.errors import ConfigError
+from cure4rec.runner.cells import CellSpec
 from cure4rec.runner.executors import RayExecutor, _ray_get
+
+cell = CellSpec(kind="original", dataset={"name": "x"}, split={},
+                forget={"strategy": "random", "fraction": 0.1}, model={"name": "bpr"},
+                method={"name": "original"}, seed=0)
 
 ray = RayExecutor(workers=1)._init()
 
@@ -52,7 +57,7 @@ def bad():
     raise ConfigError("recipe x.yaml: models[0]: bad value 3; use 4")
 
 try:
-    _ray_get(ray, bad.remote())
+    _ray_get(ray, bad.remote(), cell)
     msg = None
 except ConfigError as exc:
     msg = str(exc)
