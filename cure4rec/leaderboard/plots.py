@@ -246,7 +246,8 @@ def draw_efficiency(data: dict[str, Any]) -> str:
         ax.set_yticks(ys)
         ax.set_yticklabels([f"{b[0]} / {b[1]}" for b in bars])
         ax.set_xlabel(f"{data['metric']} (× faster than retraining; 1 = as slow)")
-        ax.set_title(data["title"] + ": geometric mean, 95% CI over seeds")
+        # Two lines: the one-line title ran past the figure's right edge.
+        ax.set_title(data["title"] + "\ngeometric mean, 95% CI over seeds", fontsize=10)
         ax.legend(loc="lower right", fontsize=7)
         fig.tight_layout()
         return _png(fig)
