@@ -14,7 +14,7 @@ from cure4rec.errors import ConfigError, DataError, UnknownNameError
 
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
 READERS = ("atomic", "movielens-100k", "movielens-1m", "amazon-ratings", "gowalla", "csv",
-           "synthetic")
+           "synthetic", "train-test")
 _KEYS = {"name", "version", "title", "description", "reader", "sources", "files", "atomic_name",
          "presplit", "licence", "citation", "preprocessing", "params", "expected_stats",
          "columns"}

@@ -69,6 +69,10 @@ def fetch(card: DatasetCard, home: Path | None = None, url: str | None = None,
         return target
     if not card.sources:
         raise DataError(f"dataset {card.name!r} has no download source (reader {card.reader})")
+    if card.reader == "train-test" and url is None:
+        raise DataError(f"dataset {card.name!r}: its sources are a paper's repository folder, "
+                        "not a download; get the files it lists from there, put them in one "
+                        "folder and pass --data-dir (the card's sha256 are checked on load)")
     if url is not None and len(card.sources) != 1:
         raise DataError(f"--url needs a card with one source; {card.name} has {len(card.sources)}")
     target.parent.mkdir(parents=True, exist_ok=True)

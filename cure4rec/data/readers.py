@@ -1,4 +1,5 @@
-"""Readers: RecBole atomic files, MovieLens raw, Amazon ratings CSV, generic CSV/TSV.
+"""Readers: RecBole atomic files, MovieLens raw, Amazon ratings CSV, generic CSV/TSV, and
+a paper's shipped train/test files (`read_train_test`).
 
 Every reader returns a `RawData`: string user/item tokens plus optional float rating and
 timestamp, and optional user/item attribute tables. Column counts are checked for the whole
@@ -257,3 +258,46 @@ def read_table(path: Path, columns: dict[str, str], sep: str = ",",
     out = pd.DataFrame({role: df[col] for role, col in columns.items()
                         if role in ("user", "item", "rating", "timestamp")})
     return RawData(out, None, None, None, (str(path),))
+
+
+def read_train_test(train: Path, test: Path) -> RawData:
+    """A paper's shipped train/test pair as one pre-split table (part 0 train, 2 test).
+
+    Two layouts, by suffix: `.csv` with a `uid,iid[,val]` header (CURE4Rec's files; every row
+    is a positive), and `.txt` with one `user item item ...` line per user (LightGCN's)."""
+    parts = [_read_positives(path) for path in (train, test)]
+    label = np.concatenate([np.full(len(parts[0]), 0, np.int8),
+                            np.full(len(parts[1]), 2, np.int8)])
+    return RawData(pd.concat(parts, ignore_index=True), None, None, label,
+                   (str(train), str(test)))
+
+
+def _read_positives(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        data = _require(path)
+        check_text(path, data)
+        head = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split(",")
+        if head[:2] != ["uid", "iid"]:
+            raise DataError(f"{path}, line 1: expected a header starting uid,iid, got "
+                            f"{','.join(head)!r}")
+        df = read_delimited(path, ",", head, header=True)
+        return pd.DataFrame({"user": df["uid"].to_numpy(), "item": df["iid"].to_numpy()})
+    if path.suffix == ".txt":
+        data = _require(path)
+        check_text(path, data)
+        users: list[str] = []
+        items: list[str] = []
+        for k, line in enumerate(data.decode("utf-8").splitlines(), 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if not all(f.isdigit() for f in fields):
+                raise DataError(f"{path}, line {k}: expected 'user item item ...' (integers), "
+                                f"got {line[:60]!r}")
+            users.extend([fields[0]] * (len(fields) - 1))
+            items.extend(fields[1:])
+        if not items:
+            raise DataError(f"{path}: no interactions (expected 'user item item ...' lines)")
+        return pd.DataFrame({"user": users, "item": items})
+    raise DataError(f"{path}: unknown train/test layout {path.suffix!r} (expected .csv with a "
+                    "uid,iid header, or LightGCN's .txt)")

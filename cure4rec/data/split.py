@@ -112,6 +112,30 @@ def random_split(inter: Interactions, dataset: DatasetRef, seed: int = 0,
                                               "ratios": list(ratios)})
 
 
+def presplit_with_valid(inter: Interactions, part: np.ndarray, dataset: DatasetRef,
+                        valid_ratio: float, seed: int = 0) -> DataSplit:
+    """A shipped train/test split with a seeded validation carve-out from train: per user,
+    round(valid_ratio · n_train) of their train rows (at least 1 while 1+ stays in train)
+    go to valid, chosen by the split seed; the shipped test rows are untouched."""
+    if not 0 < valid_ratio < 1:
+        raise ConfigError(f"{dataset.ref}: split.valid_ratio must be in (0, 1), "
+                          f"got {valid_ratio}")
+    if np.any(part == 1):
+        raise DataError(f"{dataset.ref}: the shipped split already has a validation part")
+    train = part == 0
+    rng = RunContext(seed=seed).child("data-split").rng()
+    key = np.where(train, rng.random(len(inter)), np.inf)  # test rows rank last: never valid
+    n_train = np.bincount(inter.user[train], minlength=inter.n_users)
+    n_valid = np.floor(n_train * valid_ratio + 0.5).astype(np.int64)
+    n_valid = np.where(n_train >= 2, np.clip(n_valid, 1, np.maximum(n_train - 1, 1)), 0)
+    order, rank = _rank_within_user(inter.user, key)
+    new = part.copy()
+    pick = order[rank < n_valid[inter.user[order]]]
+    new[pick] = 1
+    return split_parts(inter, new, dataset, {"protocol": "presplit", "seed": seed,
+                                             "valid_ratio": float(valid_ratio)})
+
+
 def temporal_split(inter: Interactions, dataset: DatasetRef) -> DataSplit:
     """Leave-last-out: each user's last interaction to test, the previous one to valid."""
     if inter.timestamp is None:

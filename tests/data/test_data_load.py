@@ -65,7 +65,7 @@ def test_raw_archive_layout(tmp_path: Path) -> None:
 
 
 def test_unknown_name_lists_known() -> None:
-    with pytest.raises(UnknownNameError, match="known: adm, gowalla, ml-100k"):
+    with pytest.raises(UnknownNameError, match="known: adm, adm-cure4rec, gowalla, gowalla-lightgcn, ml-100k"):
         load_dataset("ml-10k")
 
 
