@@ -54,6 +54,7 @@ from cure4rec.metrics.fairness import activity_groups
 UcdsMode = Literal["paper-faithful", "code-faithful"]
 MODES: tuple[str, ...] = ("paper-faithful", "code-faithful")
 logger = logging.getLogger(__name__)
+_POLISH_ENTRIES = 2e7   # matrix entries per row chunk of the exact solve
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,20 @@ def _replicator(s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor, alpha:
                 cfg: UcdsConfig) -> tuple[torch.Tensor, int, float, torch.Tensor]:
     """Simplex replicator dynamics x ← x ⊙ Bx / xᵀBx from the barycentre, all rows at once,
     until the largest |Δx| < `tol` or `max_iter`; with `polish`, every `polish_every`
-    iterations and at the end the exact solve on the current support (`_polish`) is tried and
-    the loop stops once every row is accepted. Returns (x, iterations, the last iteration's
+    iterations and at the end the exact solve on the current support (`_polish`) is tried on
+    the rows not yet solved (an accepted row keeps its exact solution) and the loop stops once
+    every row is accepted. Returns (x, iterations, the last iteration's
     largest |Δx|, the rows solved exactly)."""
     x = torch.full((s.shape[0], s.shape[1] + 1), 1.0 / (s.shape[1] + 1), dtype=s.dtype)
-    none = torch.zeros(len(x), dtype=torch.bool)
+    done = torch.zeros(len(x), dtype=torch.bool)   # rows already solved exactly
+    exact = torch.zeros_like(x)
+
+    def solve_rest() -> None:
+        todo = torch.nonzero(~done).flatten()
+        px, ok = _polish(x[todo], s[todo], s_aa, scale[todo], alpha[todo], cfg)
+        exact[todo[ok]] = px[ok]
+        done[todo[ok]] = True
+
     delta = float("inf")
     it = 0
     for it in range(1, cfg.max_iter + 1):
@@ -188,15 +198,14 @@ def _replicator(s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor, alpha:
         delta = float((new - x).abs().max()) if x.numel() else 0.0
         x = new
         if cfg.polish and cfg.polish_every and it % cfg.polish_every == 0 and x.numel():
-            px, ok = _polish(x, s, s_aa, scale, alpha, cfg)
-            if bool(ok.all()):
-                return px, it, delta, ok
+            solve_rest()
+            if bool(done.all()):
+                return exact, it, delta, done
         if delta < cfg.tol:
             break
-    if cfg.polish and x.numel():
-        px, ok = _polish(x, s, s_aa, scale, alpha, cfg)
-        return px, it, delta, ok
-    return x, it, delta, none
+    if cfg.polish and x.numel() and not bool(done.all()):
+        solve_rest()
+    return torch.where(done.unsqueeze(1), exact, x), it, delta, done
 
 
 def _full_b(s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor,
@@ -224,6 +233,18 @@ def _kkt(x: torch.Tensor, s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tens
 
 def _polish(x: torch.Tensor, s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor,
             alpha: torch.Tensor, cfg: UcdsConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """`_polish_rows` in row chunks of ≤ 2·10⁷ matrix entries (memory: a chunk holds one
+    (1 + n_adv)² matrix per row)."""
+    step = max(1, int(_POLISH_ENTRIES // (x.shape[1] + 1) ** 2))
+    if len(x) <= step:
+        return _polish_rows(x, s, s_aa, scale, alpha, cfg)
+    parts = [_polish_rows(x[i:i + step], s[i:i + step], s_aa, scale[i:i + step],
+                          alpha[i:i + step], cfg) for i in range(0, len(x), step)]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
+def _polish_rows(x: torch.Tensor, s: torch.Tensor, s_aa: torch.Tensor, scale: torch.Tensor,
+                 alpha: torch.Tensor, cfg: UcdsConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """The exact fixed point on each row's support S: B_SS x_S = μ1, 1ᵀx_S = 1, x = 0 off S.
     S starts as {x_i > support_tol}; members whose solved x_i ≤ 0 are dropped and the system
     solved again (at most |V| rounds; the slow members are those the replicator is driving to

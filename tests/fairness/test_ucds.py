@@ -158,3 +158,13 @@ def test_pair_weight_normalisation_per_user_or_per_pair() -> None:
     assert np.allclose(code_user.weights.sum(1), 1.0)
     with pytest.raises(ConfigError):
         UcdsConfig(pair_weights="pair")
+
+
+def test_exact_solve_in_row_chunks_is_the_same(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cure4rec.fairness import ucds
+
+    train = _toy()
+    whole = dominant_sets(train, UcdsConfig(fraction=0.1))
+    monkeypatch.setattr(ucds, "_POLISH_ENTRIES", 7 * 7.0 ** 2)   # chunks of a few rows
+    chunked = dominant_sets(train, UcdsConfig(fraction=0.1))
+    assert np.array_equal(whole.weights, chunked.weights) and chunked.converged
