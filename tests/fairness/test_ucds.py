@@ -92,6 +92,14 @@ def test_convergence_is_recorded_and_max_iter_reports_the_residual(caplog) -> No
     exact = dominant_sets(train, UcdsConfig(fraction=0.1))
     assert exact.converged and exact.polished == len(exact.users)
     assert exact.kkt_residual < 1e-9
+    # a graph where one row's exact solve is rejected: reported, not papered over
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cure4rec.fairness.ucds"):
+        part = dominant_sets(_toy(n_users=14, n_items=40, seed=2),
+                             UcdsConfig(fraction=0.3, neighbors=0, support_tol=0.0,
+                                        alpha_coef=1.01, max_iter=3000))
+    assert not part.converged and 0 < part.polished < len(part.users)
+    assert part.kkt_residual > 1e-6 and "rows solved exactly" in caplog.text
 
 
 def _brute_force_maxima(b: np.ndarray) -> list[np.ndarray]:
