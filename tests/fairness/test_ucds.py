@@ -92,7 +92,8 @@ def test_convergence_is_recorded_and_max_iter_reports_the_residual(caplog) -> No
     exact = dominant_sets(train, UcdsConfig(fraction=0.1))
     assert exact.converged and exact.polished == len(exact.users)
     assert exact.kkt_residual < 1e-9
-    # a graph where one row's exact solve is rejected: reported, not papered over
+    # one row's exact solve rejected (support_tol 0 keeps a member at x ≈ 1e-65 on the
+    # support, and the KKT point there is no strict maximum): reported, not papered over
     caplog.clear()
     with caplog.at_level("WARNING", logger="cure4rec.fairness.ucds"):
         part = dominant_sets(_toy(n_users=14, n_items=40, seed=2),
