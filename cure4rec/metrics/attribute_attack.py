@@ -20,6 +20,8 @@ that class's score column), balanced accuracy and macro F1, mean ± std over the
 repeats, and a 95% interval of the mean AUC: mean ± t_{0.975, F−1} · std / √F. Only the F
 folds of one repeat test disjoint users, so the R repeats (which re-test the same users) are
 not counted as independent samples: the interval is wider than std/√(F·R), on purpose.
+`auc_repeat_std` is the std (ddof 1) over the R repeats of each repeat's mean AUC: how much a
+fresh fold shuffle alone moves the figure, so a figure is quoted to that precision.
 Fits run single-threaded (`threadpool_limits(1)`): on a shared 2-core machine OpenMP
 threads made gradient boosting 8× slower, and one thread keeps every fit reproducible.
 Chance: AUC 0.5, balanced accuracy 1/K. The headline of a panel is its largest AUC
@@ -35,6 +37,7 @@ Features an adversary can hold (docs/fairness.md, threat model):
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -84,6 +87,11 @@ class AttackScore:
     auc_high: float = float("nan")
     n_users: int = 0
     chance_auc: float = 0.5
+    #: number of repeats, and the std over repeats of each repeat's mean AUC: how far a
+    #: re-shuffle of the folds moves the figure (NaN with one repeat), i.e. the precision a
+    #: quoted AUC supports beyond the interval's sampling error
+    repeats: int = 1
+    auc_repeat_std: float = math.nan
 
     @property
     def chance_balanced_accuracy(self) -> float:
@@ -97,7 +105,7 @@ class AttackScore:
                 f"{p}/balanced_accuracy": self.balanced_accuracy,
                 f"{p}/balanced_accuracy_std": self.balanced_accuracy_std,
                 f"{p}/f1": self.f1, f"{p}/f1_std": self.f1_std,
-                f"{p}/chance_auc": self.chance_auc,
+                f"{p}/chance_auc": self.chance_auc, f"{p}/auc_repeat_std": self.auc_repeat_std,
                 f"{p}/chance_balanced_accuracy": self.chance_balanced_accuracy}
 
 
@@ -183,9 +191,12 @@ def attribute_attack(embeddings: np.ndarray, labels: np.ndarray, ctx: RunContext
         s = np.asarray(scores)
         auc, auc_std = _mean_std(s[:, 0])
         half = t * auc_std / np.sqrt(folds)
+        per_repeat = s[:, 0].reshape(repeats, folds).mean(1)
+        rep_std = float(per_repeat.std(ddof=1)) if repeats > 1 else math.nan  # one object: == holds
         out[name] = AttackScore(name, auc, auc_std, *_mean_std(s[:, 1]), *_mean_std(s[:, 2]),
                                 n_classes=k, n_per_class=int(counts.min()),
-                                auc_low=auc - half, auc_high=auc + half, n_users=len(y))
+                                auc_low=auc - half, auc_high=auc + half, n_users=len(y),
+                                repeats=repeats, auc_repeat_std=rep_std)
         logger.info("attack %s: AUC %.3f [%.3f, %.3f]", name, auc, auc - half, auc + half)
     return out
 

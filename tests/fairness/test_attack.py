@@ -25,3 +25,18 @@ def test_random_labels_stay_at_chance_and_planted_signal_is_found() -> None:
     assert res["gb"].chance_balanced_accuracy == 1 / 3
     again = attribute_attack(x_inf, y, RunContext(seed=0), attackers=("gb",), repeats=1)
     assert again["gb"] == res["gb"]
+
+
+def test_repeat_spread_is_reported_and_the_attack_is_reproducible() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 4)) + 0.6 * y[:, None]
+    one = attribute_attack(x, y, RunContext(seed=0), attackers=("lr",), repeats=1)["lr"]
+    assert one.repeats == 1 and np.isnan(one.auc_repeat_std)
+    three = attribute_attack(x, y, RunContext(seed=0), attackers=("lr",), repeats=3)["lr"]
+    assert three.repeats == 3 and 0 < three.auc_repeat_std < three.auc_std
+    assert three.auc_low < three.auc < three.auc_high
+    # the first repeat is shared, so three repeats' mean moves by less than their spread × 2
+    assert abs(three.auc - one.auc) < 2 * three.auc_repeat_std * np.sqrt(3) + 1e-12
+    again = attribute_attack(x, y, RunContext(seed=0), attackers=("lr",), repeats=3)["lr"]
+    assert again == three   # same seed, single-threaded fits: bit-identical

@@ -23,14 +23,14 @@ from cure4rec.models.base import ModelSpec
 
 
 def _planted(n_users: int = 200, n_items: int = 100, per_user: int = 15, block: int = 30,
-             seed: int = 0) -> tuple[Interactions, np.ndarray]:
-    """Users of group 1 pick 70% of their items from the block 0..block-1, group 0 never
-    does; everything else uniform over the remaining items."""
+             seed: int = 0, strength: float = 0.7) -> tuple[Interactions, np.ndarray]:
+    """Users of group 1 pick `strength` of their items from the block 0..block-1, group 0
+    never does; everything else uniform over the remaining items (strength 0: no signal)."""
     rng = np.random.default_rng(seed)
     group = (np.arange(n_users) % 2).astype(np.int64)
     users, items = [], []
     for u in range(n_users):
-        n_block = int(round(0.7 * per_user)) if group[u] else 0
+        n_block = int(round(strength * per_user)) if group[u] else 0
         picks = np.concatenate([rng.choice(block, n_block, replace=False),
                                 rng.choice(np.arange(block, n_items), per_user - n_block,
                                            replace=False)])
@@ -58,6 +58,24 @@ def test_topk_list_attack_detects_attribute_planted_in_item_choices(planted) -> 
     shuffled = np.random.default_rng(1).permutation(group)
     null = attribute_attack(lists, shuffled, RunContext(seed=0), ("lr",), repeats=1)["lr"]
     assert abs(null.auc - 0.5) < 0.12 and null.auc_low < 0.5 < null.auc_high + 0.05
+
+
+def test_attacks_separate_the_original_from_a_model_trained_without_the_signal(planted) -> None:  # type: ignore[no-untyped-def]
+    """The same users and labels; the second model's data carry no group preference: the
+    representation and list attacks read the first and not the second."""
+    train, group, model = planted
+    clean, same = _planted(strength=0.0)
+    assert np.array_equal(group, same)
+    null = ModelSpec("bpr", {"dim": 16, "epochs": 20, "batch_size": 256, "lr": 0.01,
+                             "patience": 100}).build()
+    null.fit(clean, None, RunContext(seed=0))
+    for feats in (lambda m, t: user_representation(m), lambda m, t: topk_features(m, t, 20)):
+        leak = panel_max(attribute_attack(feats(model, train), group, RunContext(seed=0),
+                                          ("lr", "knn"), repeats=1))
+        none = panel_max(attribute_attack(feats(null, clean), group, RunContext(seed=0),
+                                          ("lr", "knn"), repeats=1))
+        assert leak.auc > 0.9 and leak.auc_low > none.auc_high
+        assert none.auc_low < 0.5 + 0.05 and abs(none.auc - 0.5) < 0.12
 
 
 def test_scores_and_difference_features(planted) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +152,8 @@ def test_same_seed_bit_identical_unlearned_rows(planted) -> None:  # type: ignor
         b = unlearn_attribute(model.copy(), labels, train, cfg, loss, seed=3)
         assert torch.equal(a.user_table(), b.user_table()), loss
         assert not torch.equal(a.user_table(), model.user_table())
+        # only user rows move: a user folded in later meets the original item table
+        assert torch.equal(a.item_table(), model.item_table())
     c = unlearn_attribute(model.copy(), labels, train, AttributeConfig(steps=10, sample=30),
                           "d2d", seed=4)
     assert not torch.equal(c.user_table(), a.user_table())  # the seed does reach the sample
