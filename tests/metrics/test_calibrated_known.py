@@ -273,3 +273,13 @@ def test_published_keys_through_the_evaluator() -> None:
     assert out["completeness.calibrated.n_examples"] == 2.0
     code = 0 if p >= 0.05 else (1 if z > 0 else -1)
     assert out["completeness.calibrated.verdict"] == float(code)
+
+
+def test_two_candidates_and_the_unit_error() -> None:
+    # history leaves user 0 two candidates {0, 2}: item 2 is above item 0 -> 1 / (2 - 1) = 1
+    s = np.array([[0.1, 0.9, 0.5]])
+    f, h = _inter([(0, 2)], 1, 3), _inter([(0, 1)], 1, 3)
+    assert forget_percentiles(Fixed(s), f, h).tolist() == [1.0]
+    assert forget_percentiles(Fixed(s), _inter([(0, 0)], 1, 3), h).tolist() == [0.0]
+    with pytest.raises(Exception, match=r"calibrated completeness unit 'items': use one of"):
+        example_stats(np.zeros(1), f, "items")
