@@ -32,8 +32,9 @@ declare -A TESTS=(
   [metrics/recovery]="tests/metrics/test_recovery.py tests/metrics/test_recovery_known.py"
   [metrics/efficiency]="tests/metrics/test_efficiency.py"
   [metrics/catalog]="tests/metrics/test_evaluator.py tests/leaderboard/test_leaderboard.py"
-  [metrics/completeness]="tests/metrics/test_completeness.py tests/metrics/test_completeness_mask.py"
-  [metrics/mia]="tests/metrics/test_mia.py tests/metrics/test_mia_negatives.py"
+  [metrics/calibrated]="tests/metrics/test_calibrated.py tests/metrics/test_calibrated_known.py"
+  [metrics/completeness]="tests/metrics/test_completeness.py tests/metrics/test_completeness_mask.py tests/metrics/test_completeness_known.py"
+  [metrics/mia]="tests/metrics/test_mia.py tests/metrics/test_mia_negatives.py tests/metrics/test_mia_known.py"
   [metrics/unlearning_mia]="tests/metrics/test_mia.py"
   [metrics/attribute_attack]="tests/fairness/test_attack.py"
   [runner/records]="tests/runner/test_records.py tests/runner/test_records_fields.py tests/runner/test_torn_write.py tests/runner/test_resume_hash.py"
@@ -41,7 +42,7 @@ declare -A TESTS=(
   [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py"
 )
 ORDER=(metrics/ranking metrics/fairness metrics/difficulty metrics/recovery metrics/efficiency
-       metrics/catalog metrics/completeness metrics/mia runner/records methods/sharded
+       metrics/catalog metrics/calibrated metrics/completeness metrics/mia runner/records methods/sharded
        leaderboard/build)
 [ $# -gt 0 ] && ORDER=("$@")
 

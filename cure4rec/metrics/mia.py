@@ -57,7 +57,9 @@ def roc_stats(labels: np.ndarray, scores: np.ndarray, fprs: dict[str, float] | N
     labels = np.asarray(labels)
     if labels.min(initial=1) == labels.max(initial=0):
         return {"auc": float("nan"), **{f"tpr@{n}": float("nan") for n in fprs}}
-    f, t, _ = roc_curve(labels, scores)
+    # every threshold: the default drop_intermediate=True removes collinear ROC points, which
+    # under tied scores can be the best one at FPR ≤ a (the TPR read too low)
+    f, t, _ = roc_curve(labels, scores, drop_intermediate=False)
     return {"auc": float(roc_auc_score(labels, scores)),
             **{f"tpr@{n}": float(t[f <= a].max(initial=0.0)) for n, a in fprs.items()}}
 
