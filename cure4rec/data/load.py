@@ -129,8 +129,8 @@ def find_data(card: DatasetCard, data_dir: str | os.PathLike[str] | None) -> Pat
         raise DataError(f"dataset {card.name!r}: no data found under {where} (expected "
                         f"{list(card.files.values())}); these are a paper's shipped files, not "
                         f"a download: its card (cure4rec/data/cards/{card.name}.yaml) names the "
-                        "source; put "
-                        "them in a folder and pass --data-dir (run: or dataset.data_dir)")
+                        "source; put them in a folder and pass --data-dir (run: or "
+                        "dataset.data_dir)")
     raise DataError(f"dataset {card.name!r}: no data found under {where} (expected "
                     f"{card.atomic_name}.inter or the raw files {list(card.files.values())}); "
                     f"run `cure4rec data fetch {card.name}`, or pass --data-dir (run: or set "
