@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
@@ -18,16 +17,7 @@ from cure4rec.metrics.calibrated import (
     positions,
     rank_score,
 )
-
-
-class Fixed:
-    """A model with a fixed score matrix."""
-
-    def __init__(self, scores: np.ndarray) -> None:
-        self.s = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        return self.s[torch.as_tensor(np.asarray(users, dtype=np.int64))]
+from tests.metrics._fixed import Fixed
 
 
 def _inter(pairs: list[tuple[int, int]], n_users: int = 2, n_items: int = 5) -> Interactions:

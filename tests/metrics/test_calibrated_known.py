@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.metrics.calibrated import (
@@ -29,16 +28,7 @@ from cure4rec.metrics.calibrated import (
     rank_score,
 )
 from cure4rec.metrics.evaluator import calibrated_metrics
-
-
-class Fixed:
-    """A model with a fixed score matrix."""
-
-    def __init__(self, scores: np.ndarray) -> None:
-        self.s = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        return self.s[torch.as_tensor(np.asarray(users, dtype=np.int64))]
+from tests.metrics._fixed import Fixed
 
 
 def _inter(pairs: list[tuple[int, int]], n_users: int, n_items: int) -> Interactions:

@@ -23,14 +23,7 @@ from cure4rec.metrics.completeness import (
     pair_percentiles,
     rank_lift,
 )
-
-
-class Fixed:
-    def __init__(self, scores: np.ndarray) -> None:
-        self.s = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        return self.s[torch.as_tensor(np.asarray(users, dtype=np.int64))]
+from tests.metrics._fixed import Fixed
 
 
 def _rbo(a: list[int], b: list[int], p: float) -> float:

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.metrics.mia import calibrated_pair_scores, interaction_mia, put_stats, roc_stats
-
-
-class Fixed:
-    def __init__(self, scores: np.ndarray) -> None:
-        self.s = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        return self.s[torch.as_tensor(np.asarray(users, dtype=np.int64))]
+from tests.metrics._fixed import Fixed
 
 
 def _auc(y: np.ndarray, s: np.ndarray) -> float:
