@@ -126,8 +126,7 @@ def presplit_with_valid(inter: Interactions, part: np.ndarray, dataset: DatasetR
     rng = RunContext(seed=seed).child("data-split").rng()
     key = np.where(train, rng.random(len(inter)), np.inf)  # test rows rank last: never valid
     n_train = np.bincount(inter.user[train], minlength=inter.n_users)
-    n_valid = np.floor(n_train * valid_ratio + 0.5).astype(np.int64)
-    n_valid = np.where(n_train >= 2, np.clip(n_valid, 1, np.maximum(n_train - 1, 1)), 0)
+    _, n_valid = _counts(n_train, (1.0 - valid_ratio, valid_ratio, 0.0))
     order, rank = _rank_within_user(inter.user, key)
     new = part.copy()
     pick = order[rank < n_valid[inter.user[order]]]
