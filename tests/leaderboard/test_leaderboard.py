@@ -40,6 +40,7 @@ from cure4rec.leaderboard.plots import (
 )
 from cure4rec.leaderboard.render_md import headline_title
 from cure4rec.runner.records import find_records, load_records
+from tests._optional import require
 from tests.leaderboard._golden import (
     GOLDEN,
     IMG,
@@ -337,6 +338,7 @@ def test_html_renders_in_chromium(tmp_path: Path, which: str) -> None:
     if which == "committed":
         page = DOCS / "leaderboard.html"
     else:
+        require("matplotlib")
         from cure4rec.leaderboard import render_all as real  # real PNGs (matplotlib)
 
         page = tmp_path / "lb.html"

@@ -15,6 +15,7 @@ from cure4rec.errors import DataError
 from cure4rec.leaderboard import build_leaderboard
 from cure4rec.leaderboard.submit import add_records
 from cure4rec.runner.records import find_records, load_records, write_record
+from tests._optional import require
 from tests.leaderboard._golden import ROOT
 
 DOCS = ROOT / "docs" / "leaderboard"
@@ -122,6 +123,7 @@ def test_cli_add_refusal_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
 def test_valid_outside_submission_keeps_committed_check_green(tmp_path: Path) -> None:
     from tests.leaderboard.test_leaderboard import assert_pages_current
 
+    require("matplotlib")  # add_records re-renders the pages, plots included
     board = _board(tmp_path)
     recs = _outside(board)
     copied, pages = add_records(_write(tmp_path, recs), board)
