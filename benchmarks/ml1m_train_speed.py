@@ -58,7 +58,7 @@ def main() -> None:
     p.add_argument("--recipe", default=str(HERE.parent / "recipes/cure4rec/ml-1m.yaml"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--old-max-epochs", type=int, nargs="*", default=[], metavar="MODEL=E",
+    p.add_argument("--old-max-epochs", nargs="*", default=[], metavar="MODEL=E",
                    help="cap an old budget's epochs (e.g. lightgcn=3: its s/epoch only; its "
                         "NDCG and totals are then not the old budget's)")
     a = p.parse_args()
