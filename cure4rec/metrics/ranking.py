@@ -93,11 +93,46 @@ def tie_order(n_items: int) -> torch.Tensor:
     return torch.from_numpy(rng.permutation(n_items).astype(np.int64))
 
 
+@functools.lru_cache(maxsize=8)
+def _tie_position(n_items: int) -> torch.Tensor:
+    """The inverse of `tie_order(n_items)`: each item's position in the tie order."""
+    return torch.argsort(tie_order(n_items))
+
+
 def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Top-`k` item indices per row; ties in the seeded random order of `tie_order`."""
-    perm = tie_order(scores.shape[1])
-    idx = torch.sort(scores[:, perm], dim=1, descending=True, stable=True).indices[:, :k]
-    return perm[idx]
+    """Top-`k` item indices per row; ties in the seeded random order of `tie_order`.
+
+    Defined as a stable descending sort of the scores permuted by `tie_order`. Computed
+    without sorting whole rows (a full sort was ~1.6 s of every ML-1M validation pass, more
+    than a BPR epoch): `topk(k + 1)` finds each row's top-k set, which is unambiguous when
+    the k-th and (k+1)-th scores differ; those k items are ordered by (score descending, tie
+    position ascending) exactly as the full sort orders them. Rows with a tie across the
+    k-th place (or a NaN) take the full sort, so the result is the same in every case.
+    """
+    n = scores.shape[1]
+    perm = tie_order(n)
+    k = min(k, n)
+    if (k == 0 or scores.shape[0] == 0 or 4 * k > n
+            or scores.dtype not in (torch.float32, torch.float64)):
+        return _ranked_full(scores, perm, k)
+    vals, idx = torch.topk(scores, k + 1, dim=1)
+    easy = (vals[:, k] < vals[:, k - 1]) & ~torch.isnan(vals).any(dim=1)
+    out = torch.empty((scores.shape[0], k), dtype=torch.long)
+    if bool(easy.any()):
+        pos = _tie_position(n)[idx[easy, :k]].sort(dim=1).values  # tie positions, ascending
+        items = perm[pos]
+        order = torch.sort(scores[easy].gather(1, items), dim=1, descending=True,
+                           stable=True).indices
+        out[easy] = items.gather(1, order)
+    hard = ~easy
+    if bool(hard.any()):
+        out[hard] = _ranked_full(scores[hard], perm, k)
+    return out
+
+
+def _ranked_full(scores: torch.Tensor, perm: torch.Tensor, k: int) -> torch.Tensor:
+    """`ranked` by its definition: a stable descending sort of the permuted rows."""
+    return perm[torch.sort(scores[:, perm], dim=1, descending=True, stable=True).indices[:, :k]]
 
 
 def top_k(model: object, users: np.ndarray | Sequence[int], k: int,

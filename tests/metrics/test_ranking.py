@@ -10,7 +10,7 @@ import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
-from cure4rec.metrics.ranking import evaluate_ranking, tie_order, top_k
+from cure4rec.metrics.ranking import evaluate_ranking, ranked, tie_order, top_k
 from tests._optional import require
 
 L2_3, L2_4, L2_5 = math.log2(3), 2.0, math.log2(5)
@@ -82,6 +82,27 @@ def test_ties_follow_the_seeded_random_order_not_item_index() -> None:
     assert tie_order(n).tolist() == order.tolist()
     # Non-tied scores still rank by score.
     assert top_k(_fixed([[0.1, 0.9, 0.5]]), [0], 2).tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranked_fast_path_equals_the_full_stable_sort(seed: int) -> None:
+    # `ranked` skips the full sort where the top-k set is unambiguous; it must give exactly
+    # the definition's order (stable descending sort of the tie-permuted row) in every case:
+    # distinct scores, ties inside / across the k-th place, -inf masks, NaN, all-equal rows.
+    g = torch.Generator().manual_seed(seed)
+    n = 40 + 37 * seed
+    s = torch.randn(24, n, generator=g)
+    s[1:6] = torch.round(s[1:6] * 2) / 2  # coarse values: ties across the k-th place
+    s[6, :] = 0.0
+    s[7, : n - 3] = -torch.inf  # fewer finite items than k
+    s[8:12][torch.rand(4, n, generator=g) < 0.6] = -torch.inf
+    s[12, 5] = float("nan")
+    s[13, :3] = s[13].max() + 1  # a three-way tie at the top, then distinct
+    perm = tie_order(n)
+    for k in (1, 2, 5, 10, n // 4, n // 4 + 1, n):
+        want = perm[torch.sort(s[:, perm], dim=1, descending=True, stable=True).indices[:, :k]]
+        assert torch.equal(ranked(s, k), want), k
+        assert torch.equal(ranked(s.double(), k), want), k
 
 
 def test_bad_arguments_and_empty() -> None:
