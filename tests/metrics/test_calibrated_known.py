@@ -273,3 +273,24 @@ def test_two_candidates_and_the_unit_error() -> None:
     assert forget_percentiles(Fixed(s), _inter([(0, 0)], 1, 3), h).tolist() == [0.0]
     with pytest.raises(Exception, match=r"calibrated completeness unit 'items': use one of"):
         example_stats(np.zeros(1), f, "items")
+
+
+@pytest.mark.parametrize("special", [None, np.inf, -np.inf])
+def test_sorted_and_direct_paths_match_independent(special: float | None) -> None:
+    """Finite scores take the one-sort-per-row path; a matrix with ±inf the direct
+    comparisons. Both against the independent count, on many ties and a history."""
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 5, size=(11, 13)).astype(float)
+    forget = [(u, int(i)) for u in range(11) for i in rng.choice(13, 1 + u % 4, replace=False)]
+    hist = [(u, i) for u in range(11) for i in range(13)
+            if (u, i) not in forget and rng.random() < 0.3]
+    if special is not None:
+        u, i = hist[0]
+        s[u, i] = special  # a non-candidate cell: the values must not change
+        s[1, [j for j in range(13) if (1, j) not in forget][0]] = special
+    f, h = _inter(forget, 11, 13), _inter(hist, 11, 13)
+    fl = list(zip(f.user.tolist(), f.item.tolist()))
+    want = _pct(s, fl, hist)
+    for bu in (256, 3, 1):
+        got = forget_percentiles(Fixed(s), f, h, batch_users=bu)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
