@@ -37,7 +37,7 @@ declare -A TESTS=(
   [metrics/mia]="tests/metrics/test_mia.py tests/metrics/test_mia_negatives.py tests/metrics/test_mia_known.py"
   [metrics/unlearning_mia]="tests/metrics/test_mia.py"
   [metrics/attribute_attack]="tests/fairness/test_attack.py"
-  [runner/records]="tests/runner/test_records.py tests/runner/test_records_fields.py tests/runner/test_torn_write.py tests/runner/test_resume_hash.py"
+  [runner/records]="tests/runner/test_records.py tests/runner/test_records_fields.py tests/runner/test_torn_write.py tests/runner/test_resume_hash.py tests/robustness/test_robust_results.py"
   [methods/sharded]="tests/methods/test_sharded.py"
   [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py"
 )
