@@ -195,8 +195,8 @@ class ShardedMethod(UnlearningMethod):
                              ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
         """User and item embeddings (float64) of a model fitted on `train`, to partition by."""
         emb: Any = fit_fresh(self, train, valid, ctx.child("embed"))
-        return (emb.user_embeddings().numpy().astype(np.float64),
-                emb.item_embeddings().numpy().astype(np.float64))
+        return (emb.user_embeddings().cpu().numpy().astype(np.float64),
+                emb.item_embeddings().cpu().numpy().astype(np.float64))
 
     @abstractmethod
     def _partition(self, train: Interactions, valid: Interactions | None,
