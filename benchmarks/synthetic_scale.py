@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from _memory import GIB, PhaseMemory, max_rss_bytes
+
 from cure4rec.context import RunContext
 from cure4rec.data.synthetic import SyntheticConfig, generate
 from cure4rec.runner.cells import CellSpec, expand_cells

@@ -96,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
-    import numpy as np
     import torch
 
     from cure4rec.context import RunContext

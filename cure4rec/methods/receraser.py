@@ -35,8 +35,8 @@ class AttentionAggregator:
         """Fit transforms and attention with BPR, the sub-models frozen (no gradient)."""
         with torch.no_grad():
             # the aggregator is small (K x rows x d): trained and served on the CPU
-            eu = torch.stack([m.user_embeddings().cpu() for m in models]).float()  # type: ignore[misc]
-            ei = torch.stack([m.item_embeddings().cpu() for m in models]).float()  # type: ignore[misc]
+            eu = torch.stack([m.user_embeddings().cpu() for m in models]).float()  # type: ignore[misc, union-attr]
+            ei = torch.stack([m.item_embeddings().cpu() for m in models]).float()  # type: ignore[misc, union-attr]
         k, _, d = eu.shape
         g = ctx.torch_generator()
         a = max(1, d // 2)

@@ -22,8 +22,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from cure4rec.context import resolve_device
 from cure4rec.config import canonical_json
+from cure4rec.context import resolve_device
 from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
