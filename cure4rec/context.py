@@ -17,6 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cure4rec.errors import ConfigError
+
+#: what a recipe's `device:` and the CLI's `--device` accept (`cuda:N` too)
+DEVICES = ("auto", "cpu", "cuda")
+
 
 def _name_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
@@ -92,6 +97,36 @@ class RunContext:
             yield
         finally:
             torch.random.set_rng_state(state)
+
+
+def resolve_device(name: str, where: str = "device") -> str:
+    """The device to run on: `auto` is `cuda` when CUDA is available, else `cpu`.
+
+    `cuda` (or `cuda:N`) without an available CUDA device is a ConfigError naming `where`,
+    raised before anything is trained.
+    """
+    name = str(name).strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return name
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{where}: {name!r} was asked for but CUDA is not available "
+                              "on this machine; use cpu or auto")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise ConfigError(f"{where}: {name!r}: only {torch.cuda.device_count()} CUDA "
+                              "device(s) here")
+        return name
+    raise ConfigError(f"{where}: unknown device {name!r}; use auto, cpu, cuda or cuda:N")
+
+
+def device_info(device: str) -> dict[str, str]:
+    """What a record stores about the device it ran on (`device`, and the GPU's name)."""
+    out = {"device": device}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        out["device_name"] = torch.cuda.get_device_name(torch.device(device))
+    return out
 
 
 def default_threads() -> int:

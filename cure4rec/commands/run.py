@@ -29,12 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="validate, list the cells and the code that would be imported, exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--device", default=None,
+                   help="auto, cpu, cuda or cuda:N (default: the recipe's device:, else cpu);"
+                        " auto = cuda if available; not part of the cells' hashes")
     p.set_defaults(func=main)
 
 
 DEFAULTS = {"executor": "inprocess", "workers": 1, "address": None, "results": "results",
             "data_dir": None, "limit": None, "max_cells": 100_000, "allow_code": False,
-            "dry_run": False, "no_progress": False}
+            "dry_run": False, "no_progress": False, "device": None}
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -94,9 +97,11 @@ def main(args: argparse.Namespace) -> int:
     _check_data(recipe)
     executor = make_executor(args.executor, args.workers, args.address)
     summary = run_recipe(recipe, args.results, executor, limit=args.limit,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, device=args.device)
     print(f"{recipe.name}: {summary.cells} cells, ran {len(summary.ran)}, "
           f"skipped {summary.skipped} (already recorded); records in {summary.out_dir}/records")
+    print(f"device: {summary.device}; shared models (originals, retrain references): "
+          f"{summary.trainings} trainings, {summary.trainings_saved} saved by sharing")
     print(f"total time: {time.perf_counter() - t0:.1f} s")
     if summary.failed:
         import sys

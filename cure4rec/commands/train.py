@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default="bpr", help="registered model name (default bpr)")
     p.add_argument("--seed", type=int, default=0, help="split and training seed")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default), cuda, cuda:N or auto (cuda if available, else cpu)")
     p.add_argument("--save-scores", action="store_true",
                    help="also write scores.npy (users x items), train.csv and test.csv")
     p.add_argument("--epochs", type=int, help="override the configured number of epochs")
@@ -79,12 +80,10 @@ def _model_config(text: str, epochs: int | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load, split, fit, evaluate on valid and test, write the outputs."""
-    import torch
-
+    from cure4rec.context import resolve_device
     from cure4rec.models.base import ModelSpec
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but CUDA is not available; use cpu")
+    args.device = resolve_device(args.device, "--device")
     model = ModelSpec(args.model, _model_config(args.config, args.epochs)).build()
     created = not Path(args.out).exists()
     out = _output_dir(args.out)
@@ -97,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
-    import numpy as np
     import torch
 
     from cure4rec.context import RunContext
@@ -125,8 +123,7 @@ def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
     _atomic(out / "metrics.json", lambda fh: fh.write(json.dumps(record, indent=2) + "\n"), "w")
     _atomic(out / "model.pt", lambda fh: torch.save(model.state_dict(), fh))
     if args.save_scores:
-        scores = model.score(np.arange(model.n_users)).numpy()
-        _atomic(out / "scores.npy", lambda fh: np.save(fh, scores))
+        _atomic(out / "scores.npy", partial(_write_scores, model))
         for name, part in (("train", split.train), ("test", split.test)):
             frame = part.to_frame()[["user", "item"]]
             _atomic(out / f"{name}.csv", partial(_write_csv, frame), "w")
@@ -134,6 +131,20 @@ def _train(args: argparse.Namespace, model: Any, out: Path) -> int:
           f"recall@20 {test.mean('recall@20'):.4f} ({test.mode}); best epoch {fit.best_epoch}"
           f"/{fit.epochs}, {fit.seconds:.1f}s -> {out}")
     return 0
+
+
+def _write_scores(model: Any, fh: Any, batch_users: int = 1024) -> None:
+    """`scores.npy` (float32, users × items) written batch by batch: the same bytes as
+    `np.save` of the whole matrix, which is never held in memory."""
+    import numpy as np
+
+    n_users, n_items = int(model.n_users), int(model.n_items)
+    np.lib.format.write_array_header_1_0(
+        fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+             "fortran_order": False, "shape": (n_users, n_items)})
+    for start in range(0, n_users, batch_users):
+        users = np.arange(start, min(start + batch_users, n_users))
+        fh.write(model.score(users).detach().cpu().numpy().astype(np.float32).tobytes())
 
 
 def _rounded(d: dict[str, float]) -> dict[str, float]:

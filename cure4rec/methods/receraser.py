@@ -34,8 +34,9 @@ class AttentionAggregator:
               epochs: int, lr: float, l2: float) -> AttentionAggregator:
         """Fit transforms and attention with BPR, the sub-models frozen (no gradient)."""
         with torch.no_grad():
-            eu = torch.stack([m.user_embeddings() for m in models]).float()  # type: ignore[misc]
-            ei = torch.stack([m.item_embeddings() for m in models]).float()  # type: ignore[misc]
+            # the aggregator is small (K x rows x d): trained and served on the CPU
+            eu = torch.stack([m.user_embeddings().cpu() for m in models]).float()  # type: ignore[misc, union-attr]
+            ei = torch.stack([m.item_embeddings().cpu() for m in models]).float()  # type: ignore[misc, union-attr]
         k, _, d = eu.shape
         g = ctx.torch_generator()
         a = max(1, d // 2)

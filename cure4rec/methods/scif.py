@@ -120,7 +120,8 @@ class SCIF(SingleModelMethod):
             step = (_bpr_step if loss == "bpr" else _als_step)(
                 model, state.train, retain, request.forget, users, cfg, ctx)
             with torch.no_grad():
-                model.user_table()[torch.as_tensor(users)] += step
+                table = model.user_table()
+                table[torch.as_tensor(users, device=table.device)] += step.to(table)
             getattr(model, "invalidate", lambda: None)()
             return UnlearnResult(model, LearnedState(model, retain, valid=state.valid),
                                  state.timing, {"variant": cfg.variant, "loss": loss,
@@ -143,7 +144,7 @@ class SCIF(SingleModelMethod):
             total = model.pointwise_loss(du, di, dy).sum()
             gU, gV = torch.autograd.grad(total, [U, V], create_graph=cfg.variant == "ifru")
             rU, rV = rU + c * gU.detach(), rV + c * gV.detach()
-        lamU, lamV = _damping(model, du, di, cfg)
+        lamU, lamV = (t.to(U.device) for t in _damping(model, du, di, cfg))
         if cfg.variant == "paper":
             pU, pV = torch.zeros_like(U), torch.zeros_like(V)
             pU[users] = _block_solve(U.detach(), V.detach(), du, di, users, rU[users],
@@ -179,7 +180,7 @@ def _bpr_step(model: Any, train: Interactions, retain: Interactions, forget: Int
     H_u = Σ σ(x)(1 − σ(x)) d dᵀ over the user's train triples (`neg_ratio` sampled j per
     positive) + the L2 curvature reg × (the user's triple count) + `damping`.
     """
-    U, V = model.user_table().detach(), model.item_table().detach()
+    U, V = model.user_table().detach().cpu(), model.item_table().detach().cpu()
     g = ctx.torch_generator()
     mask = train.users_mask(users)
     pu = torch.as_tensor(np.tile(train.user[mask], cfg.neg_ratio))
@@ -209,7 +210,7 @@ def _als_step(model: Any, train: Interactions, retain: Interactions, forget: Int
     the retained users). The loss is quadratic in u, so the influence step is exact:
     Δu = (VᵀC_uV + λI)⁻¹ Σ_F c_ui (ȳ − 1) v_i — the user's ALS solve with relabelled targets.
     """
-    U, V = model.user_table().detach(), model.item_table().detach()
+    U, V = model.user_table().detach().cpu(), model.item_table().detach().cpu()
     alpha = float(getattr(model.config, "alpha", 0.0))
     reg = float(getattr(model.config, "reg", 0.0)) if cfg.l2_damping else 0.0
     pos = _positions(len(U), users)
@@ -294,19 +295,22 @@ def _block_solve(U: T, V: T, du: T, di: T, users: np.ndarray, rhs: T, lam: T) ->
     Each user's rows √w·v are laid out in a zero-padded `[users, max rows, d]` tensor, so all
     blocks come from one batched matmul XᵀX.
     """
-    pos = torch.full((len(U),), -1, dtype=torch.long)
-    pos[torch.as_tensor(users)] = torch.arange(len(users))
+    dev = U.device
+    pos = torch.full((len(U),), -1, dtype=torch.long, device=dev)
+    pos[torch.as_tensor(users, device=dev)] = torch.arange(len(users), device=dev)
+    du, di = du.to(dev), di.to(dev)
     keep = pos[du] >= 0
     row_user, v = pos[du[keep]], V[di[keep]]
     p = torch.sigmoid((U[du[keep]] * v).sum(1))
     order = torch.argsort(row_user, stable=True)
     row_user, v, p = row_user[order], v[order], p[order]
     counts = torch.bincount(row_user, minlength=len(users))
-    slot = torch.arange(len(row_user)) - (torch.cumsum(counts, 0) - counts)[row_user]
+    slot = torch.arange(len(row_user), device=dev) - (torch.cumsum(counts, 0) - counts)[row_user]
     X = torch.zeros(len(users), int(counts.max()) if len(counts) else 0, U.shape[1],
-                    dtype=U.dtype)
+                    dtype=U.dtype, device=dev)
     X[row_user, slot] = (p * (1 - p)).sqrt()[:, None] * v
-    H = X.transpose(1, 2) @ X + lam[:, :, None] * torch.eye(U.shape[1], dtype=U.dtype)
+    H = X.transpose(1, 2) @ X + lam[:, :, None] * torch.eye(U.shape[1], dtype=U.dtype,
+                                                            device=dev)
     return torch.linalg.solve(H, rhs)
 
 
@@ -314,8 +318,10 @@ def _cg(gU: T, gV: T, U: T, V: T, users: np.ndarray, items: np.ndarray, rU: T, r
         lam: tuple[T, T], iters: int) -> tuple[T, T]:
     """Conjugate gradient on (H+Λ)p = r over the selected rows only (bounded iterations;
     stops at non-positive curvature, which undamped MF-BCE Hessians have)."""
-    mU, mV = torch.zeros(len(U), 1), torch.zeros(len(V), 1)
-    mU[users], mV[items] = 1.0, 1.0
+    mU = torch.zeros(len(U), 1, device=U.device)
+    mV = torch.zeros(len(V), 1, device=V.device)
+    mU[torch.as_tensor(users, device=U.device)] = 1.0
+    mV[torch.as_tensor(items, device=V.device)] = 1.0
 
     def hvp(pu: T, pv: T) -> tuple[T, T]:
         hu, hv = torch.autograd.grad([gU, gV], [U, V], grad_outputs=[pu, pv], retain_graph=True)

@@ -57,12 +57,15 @@ class OwnShard:
     """Each user is served by their own shard's model (CURE4Rec's SISA)."""
 
     def score(self, rec: ShardedRecommender, users: np.ndarray) -> torch.Tensor:
-        out = torch.zeros(len(users), rec.n_items)
         shard = rec.user_shard[users]
+        out: torch.Tensor | None = None
         for j in np.unique(shard):
             rows = np.flatnonzero(shard == j)
-            out[rows] = rec.models[int(j)].score(users[rows])
-        return out
+            s = rec.models[int(j)].score(users[rows])
+            if out is None:  # on the sub-models' device (and dtype), not always the CPU
+                out = torch.zeros(len(users), rec.n_items, dtype=s.dtype, device=s.device)
+            out[torch.as_tensor(rows, device=s.device)] = s.to(out.device)
+        return out if out is not None else torch.zeros(len(users), rec.n_items)
 
 
 class MeanScores:
@@ -192,8 +195,8 @@ class ShardedMethod(UnlearningMethod):
                              ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
         """User and item embeddings (float64) of a model fitted on `train`, to partition by."""
         emb: Any = fit_fresh(self, train, valid, ctx.child("embed"))
-        return (emb.user_embeddings().numpy().astype(np.float64),
-                emb.item_embeddings().numpy().astype(np.float64))
+        return (emb.user_embeddings().cpu().numpy().astype(np.float64),
+                emb.item_embeddings().cpu().numpy().astype(np.float64))
 
     @abstractmethod
     def _partition(self, train: Interactions, valid: Interactions | None,

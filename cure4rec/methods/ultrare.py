@@ -44,7 +44,7 @@ def shard_features(models: list[Recommender], users: np.ndarray, items: np.ndarr
     for lo in range(0, len(uniq), batch):
         rows = np.flatnonzero((inv >= lo) & (inv < lo + batch))
         for j, m in enumerate(models):
-            s = m.score(uniq[lo:lo + batch])
+            s = m.score(uniq[lo:lo + batch]).detach().cpu()
             out[rows, j] = s[torch.as_tensor(inv[rows] - lo), torch.as_tensor(items[rows])]
     if mask is not None:
         out *= mask[torch.as_tensor(users)].to(out.dtype)
@@ -71,9 +71,9 @@ class LogisticCombiner:
         m = None if self.mask is None else self.mask[torch.as_tensor(users)].float()
         for j, (wj, model) in enumerate(zip(self.w.tolist(), rec.models)):
             if m is None:
-                out += wj * model.score(users)
+                out += wj * model.score(users).cpu()
             elif bool(m[:, j].any()):
-                out += (wj * m[:, j:j + 1]) * model.score(users)
+                out += (wj * m[:, j:j + 1]) * model.score(users).cpu()
         return out
 
     @classmethod

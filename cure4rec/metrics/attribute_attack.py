@@ -61,6 +61,7 @@ from threadpoolctl import threadpool_limits
 
 from cure4rec.context import RunContext
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.batching import users_per_batch
 
 logger = logging.getLogger(__name__)
 ATTACKERS: tuple[str, ...] = ("lr", "mlp", "gb", "svm", "knn")
@@ -232,10 +233,12 @@ def score_features(model: Any, train: Any, n_probe: int = 256) -> np.ndarray:
     """Adversary (b), scores: the model's scores of the `n_probe` most popular train items
     (ties: lower index) for every user, `[n_users, n_probe]` float64."""
     deg = np.bincount(train.item, minlength=train.n_items)
-    probe = np.argsort(-deg, kind="stable")[:n_probe]
-    with torch.no_grad():
-        s = model.score(np.arange(train.n_users))
-    return np.asarray(s.detach().cpu().double().numpy()[:, probe])
+    probe = torch.from_numpy(np.argsort(-deg, kind="stable")[:n_probe])
+    users, step = np.arange(train.n_users), users_per_batch(1024)
+    with torch.no_grad():  # in user batches: never the whole users x items score matrix
+        parts = [model.score(users[s:s + step]).detach().cpu()[:, probe].double().numpy()
+                 for s in range(0, len(users), step)]
+    return np.concatenate(parts) if parts else np.zeros((0, len(probe)))
 
 
 def difference_features(before: np.ndarray, after: np.ndarray) -> np.ndarray:

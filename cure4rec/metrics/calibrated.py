@@ -47,6 +47,7 @@ from scipy.stats import t as student_t
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.batching import users_per_batch
 
 NOISE_FLOOR = 1e-3
 ALPHA = 0.05
@@ -66,6 +67,7 @@ def forget_percentiles(model: object, pairs: Interactions, history: Interactions
     out = np.zeros(len(pairs))
     hist = history.csr() if history is not None else None
     users = np.unique(pairs.user)
+    batch_users = users_per_batch(batch_users)
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
         s = model.score(b).detach().to("cpu", torch.float64)  # type: ignore[attr-defined]

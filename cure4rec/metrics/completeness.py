@@ -38,6 +38,7 @@ from scipy.stats import wasserstein_distance
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.batching import users_per_batch
 from cure4rec.metrics.calibrated import forget_percentiles
 from cure4rec.metrics.ranking import ranked
 
@@ -175,6 +176,7 @@ def group_distances(unlearned: object, references: Sequence[object], users: np.n
                        for n in names})
     seed = cache[key][1] if cache is not None and key in cache else None
     parts: dict[str, list[dict[str, np.ndarray]]] = {"u": [], "s": []}
+    batch_users = users_per_batch(batch_users)
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
         dus = [_distances(unlearned, r, b, hist, k, p, tau) for r in references]

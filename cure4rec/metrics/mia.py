@@ -35,6 +35,7 @@ from sklearn.neural_network import MLPClassifier
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.batching import users_per_batch
 from cure4rec.metrics.ranking import top_k
 
 FPRS: dict[str, float] = {"1fpr": 0.01, "0.1fpr": 0.001}
@@ -79,14 +80,23 @@ def item_vectors(train: Interactions, ctx: RunContext, dim: int = 64) -> np.ndar
 
 
 def user_features(model: object, own: Interactions, users: np.ndarray, vecs: np.ndarray,
-                  k: int = 100) -> np.ndarray:
-    """centroid(own items) − centroid(top-k recommendations excluding own items), per user."""
+                  k: int = 100, batch_users: int = 1024) -> np.ndarray:
+    """centroid(own items) − centroid(top-k recommendations excluding own items), per user.
+
+    In user batches: the recommendations' vectors (`batch × k × dim`, float64) are never
+    gathered for every user at once (Gowalla's shadow half: 14k users × 100 × 64 = 0.7 GB).
+    """
+    users = np.asarray(users, dtype=np.int64)
     m = own.csr()[users]
     deg = np.maximum(np.diff(m.indptr), 1)[:, None]
     inter = np.asarray(m @ vecs) / deg
     kk = min(k, own.n_items - 1)
-    rec = top_k(model, users, kk, history=own).numpy()
-    return inter - vecs[rec].mean(1)
+    batch_users = users_per_batch(batch_users)
+    for start in range(0, len(users), batch_users):
+        sl = slice(start, start + batch_users)
+        rec = top_k(model, users[sl], kk, history=own, batch_users=batch_users).numpy()
+        inter[sl] -= vecs[rec].mean(1)
+    return inter
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,7 @@ def calibrated_pair_scores(model: object, pairs: Interactions, batch_users: int 
     """s(u, i) − mean_j s(u, j) of each pair (in pair order)."""
     out = np.zeros(len(pairs))
     users = np.unique(pairs.user)
+    batch_users = users_per_batch(batch_users)
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
         s = model.score(b).detach().to("cpu", torch.float64)  # type: ignore[attr-defined]
@@ -256,8 +267,9 @@ def set_features(model: object, pairs: Interactions, users: np.ndarray) -> np.nd
 
 
 def _user_score_var(model: object, users: np.ndarray, batch_users: int = 512) -> np.ndarray:
-    parts = [model.score(users[s:s + batch_users]).to(torch.float64).var(1).numpy()  # type: ignore[attr-defined]
-             for s in range(0, len(users), batch_users)]
+    batch_users = users_per_batch(batch_users)
+    parts = [model.score(users[s:s + batch_users]).detach().to("cpu", torch.float64)  # type: ignore[attr-defined]
+             .var(1).numpy() for s in range(0, len(users), batch_users)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

@@ -31,6 +31,7 @@ import torch
 
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
+from cure4rec.metrics.batching import users_per_batch
 
 Mode = Literal["standard", "cure4rec-compat"]
 MODES: tuple[str, ...] = ("standard", "cure4rec-compat")
@@ -142,6 +143,7 @@ def top_k(model: object, users: np.ndarray | Sequence[int], k: int,
     score = _score_fn(model)
     hist = history.csr() if history is not None else None
     out = []
+    batch_users = users_per_batch(batch_users)
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
         out.append(ranked(_masked_scores(score, b, hist), k))
@@ -171,6 +173,7 @@ def evaluate_ranking(model: object, history: Interactions | None, test: Interact
     kmax = min(max(ks), test.n_items)
     parts: dict[str, list[np.ndarray]] = {f"{m}@{k}": [] for m in METRICS for k in ks}
     disc = 1.0 / np.log2(np.arange(2, kmax + 2))
+    batch_users = users_per_batch(batch_users)
     for start in range(0, len(cand), batch_users):
         b = cand[start:start + batch_users]
         top = ranked(_masked_scores(score, b, hist), kmax).numpy()

@@ -4,14 +4,20 @@ The original model (trained on the full train set) and the retrain-from-scratch 
 are shared by every method cell of the same forget split, model, seed and regularisers. They
 are stored as `state_dict` tensors (`<cache>/<hash>.pt`, loaded with `weights_only=True`)
 together with the training time, so a cell that reuses one still reports its retrain cost.
+
+Pool workers share the folder: an entry is looked up, trained and stored under an exclusive
+`flock` on `<hash>.lock`, so two workers that need the same model at the same time (the
+first cells of a group start together) train it once — the second waits and loads it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +32,15 @@ log = logging.getLogger(__name__)
 
 
 def model_key(role: str, split_sha256: str, model: dict[str, Any], seed: int,
-              fairness: dict[str, Any]) -> str:
-    """Content hash of a reference model: forget-split hash, model config, seed, regularisers."""
-    return config_hash({"role": role, "split": split_sha256, "model": model, "seed": seed,
-                        "fairness": fairness}, 24)
+              fairness: dict[str, Any], device: str = "cpu") -> str:
+    """Content hash of a reference model: forget-split hash, model config, seed, regularisers
+    (and the device, when not the CPU: GPU kernels round differently, so their models are
+    not the CPU's; CPU keys are unchanged)."""
+    what: dict[str, Any] = {"role": role, "split": split_sha256, "model": model, "seed": seed,
+                            "fairness": fairness}
+    if device != "cpu":
+        what["device"] = device
+    return config_hash(what, 24)
 
 
 def _save(path: Path, model: Recommender, timing: Timing) -> None:
@@ -44,28 +55,53 @@ def _save(path: Path, model: Recommender, timing: Timing) -> None:
         raise
 
 
-def _load(path: Path, spec: ModelSpec) -> tuple[Recommender, Timing] | None:
+def _load(path: Path, spec: ModelSpec, device: str = "cpu"
+          ) -> tuple[Recommender, Timing] | None:
     try:
-        blob = torch.load(path, weights_only=True)
+        blob = torch.load(path, weights_only=True, map_location="cpu")
         model = spec.build()
         model.load_state_dict(blob["state"])
-        return model, Timing(**blob["timing"])
+        return to_device(model, device), Timing(**blob["timing"])
     except Exception as exc:  # a corrupt or stale entry is retrained, not fatal
         log.warning("cache entry %s unusable (%s); retraining", path, exc)
         return None
 
 
+def to_device(model: Recommender, device: str) -> Recommender:
+    """`model` with its torch parameters on `device` (models without `net` are left as is)."""
+    net = getattr(model, "net", None)
+    if device != "cpu" and isinstance(net, torch.nn.Module):
+        net.to(device)
+        getattr(model, "invalidate", lambda: None)()
+    return model
+
+
+@contextmanager
+def _entry_lock(path: Path | None) -> Iterator[None]:
+    """Exclusive `flock` on `<entry>.lock` (released by the OS if the holder dies)."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: ModelSpec,
-                 train: Callable[[], Recommender]) -> tuple[Recommender, Timing]:
-    """Load the model stored under `key`, or train it with `train()` and store it."""
+                 train: Callable[[], Recommender], device: str = "cpu"
+                 ) -> tuple[Recommender, Timing]:
+    """Load the model stored under `key`, or train it with `train()` and store it (under
+    the entry's lock: concurrent callers train it once)."""
     path = Path(cache_dir) / f"{key}.pt" if cache_dir else None
-    if path is not None and path.is_file():
-        hit = _load(path, spec)
-        if hit is not None:
-            log.info("reusing cached model %s", path.name)
-            return hit
-    with measure() as t:
-        model = train()
-    if path is not None:
-        _save(path, model, t)
+    with _entry_lock(path):
+        if path is not None and path.is_file():
+            hit = _load(path, spec, device)
+            if hit is not None:
+                log.info("reusing cached model %s", path.name)
+                return hit
+        with measure() as t:
+            model = train()
+        if path is not None:
+            _save(path, model, t)
     return model, t

@@ -39,11 +39,12 @@ class CellSpec:
     cache_dir: str | None = None
     threads: int = 1
     manifest_dir: str | None = None
+    device: str = "cpu"  # resolved (`cpu`, `cuda`, `cuda:N`) by the runner before it runs
 
     def definition(self) -> dict[str, Any]:
         """The cell as plain JSON, excluding locations and execution settings."""
         out = dataclasses.asdict(self)
-        for k in ("data_dir", "cache_dir", "threads", "manifest_dir"):
+        for k in ("data_dir", "cache_dir", "threads", "manifest_dir", "device"):
             out.pop(k)
         return out
 

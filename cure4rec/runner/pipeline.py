@@ -89,10 +89,11 @@ def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommende
     """
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     key = model_key("original", fs.train.content_sha256(), spec.model, spec.seed,
-                    spec.fairness)
+                    spec.fairness, spec.device)
     regs = regularizers_of(spec)
     return cached_model(spec.cache_dir, key, mspec,
-                        lambda: _fit(mspec, fs.train, fs.valid, ctx.child("original"), regs))
+                        lambda: _fit(mspec, fs.train, fs.valid, ctx.child("original"), regs),
+                        spec.device)
 
 
 def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
@@ -108,10 +109,12 @@ def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recomme
     regs = regularizers_of(spec)
     out = []
     for j in range(int(spec.references.get("retrain_seeds", 8))):
-        key = model_key(f"retrain-ref/{j}", fs.sha256, spec.model, spec.seed, spec.fairness)
+        key = model_key(f"retrain-ref/{j}", fs.sha256, spec.model, spec.seed, spec.fairness,
+                        spec.device)
         sctx = reference_context(ctx, "retrain-reference", j)
         out.append(cached_model(spec.cache_dir, key, mspec,
-                                functools.partial(_fit, mspec, fs.retain, fs.valid, sctx, regs)))
+                                functools.partial(_fit, mspec, fs.retain, fs.valid, sctx, regs),
+                                spec.device))
     return out
 
 
@@ -128,7 +131,7 @@ def group_models(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[
     """(original, retrain references, evaluator attack cache) of the cell's group."""
     key = canonical_json({"split": fs.sha256, "model": spec.model, "seed": spec.seed,
                           "fairness": spec.fairness, "references": spec.references,
-                          "cache": spec.cache_dir})
+                          "cache": spec.cache_dir, "device": spec.device})
     if key not in _GROUPS:
         _GROUPS[key] = (original_model(spec, fs, ctx), retrain_refs(spec, fs, ctx), {})
         while len(_GROUPS) > _MAX_GROUPS:
@@ -183,7 +186,7 @@ def _run_cell(spec: CellSpec) -> dict[str, Any]:
     from cure4rec.metrics.evaluator import EVALUATION_PROTOCOL, EvaluatorConfig, evaluate_reference
 
     fs = forget_split_of(spec)
-    ctx = RunContext(seed=spec.seed, threads=spec.threads)
+    ctx = RunContext(seed=spec.seed, threads=spec.threads, device=spec.device)
     cfg = config_from_dict(EvaluatorConfig, dict(spec.evaluator), where="evaluator")
     (original, learn_t), refs, attack_cache = group_models(spec, fs, ctx)
     ref_models = [m for m, _ in refs]
@@ -203,7 +206,8 @@ def _run_cell(spec: CellSpec) -> dict[str, Any]:
     info["evaluation_protocol"] = EVALUATION_PROTOCOL
     return make_record(spec.definition(), dataset=_dataset_ref(fs),
                        split={"id": fs.split_id, "sha256": fs.sha256}, metrics=metrics,
-                       timings=timings, info=_jsonable(info), method=method_desc)
+                       timings=timings, info=_jsonable(info), method=method_desc,
+                       device=spec.device)
 
 
 def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Recommender,

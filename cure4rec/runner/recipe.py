@@ -140,6 +140,7 @@ class Recipe:
     evaluator: dict[str, Any] = field(default_factory=dict)
     references: ReferencesSection = field(default_factory=ReferencesSection)
     stream: StreamSection | None = None
+    device: str = "cpu"  # auto | cpu | cuda | cuda:N; an execution setting, not in cell hashes
     description: str = ""
     source: str = ""
 
@@ -371,6 +372,7 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe", *,
                           "an extra loss term, which RecBole's Trainer cannot take; use a "
                           "cure4rec model (bpr, lightgcn, ...) with it")
     _check_forget(recipe.forget, where)
+    _check_device(recipe.device, where)
     build_regularizers(recipe.fairness, where)
     from cure4rec.metrics.evaluator import EvaluatorConfig
 
@@ -463,6 +465,13 @@ def build_regularizers(fairness: dict[str, Any], where: str = "recipe") -> list[
         except (ConfigError, TypeError) as exc:
             raise ConfigError(f"{where}: fairness.ucds: {exc}") from exc
     return out
+
+
+def _check_device(device: str, where: str) -> None:
+    """The spelling of `device:` (availability is checked when the recipe runs)."""
+    d = str(device).strip().lower()
+    if d not in ("auto", "cpu", "cuda") and not (d.startswith("cuda:") and d[5:].isdigit()):
+        raise ConfigError(f"{where}: device {device!r}: use auto, cpu, cuda or cuda:N")
 
 
 def _check_forget(forget: ForgetSection, where: str) -> None:

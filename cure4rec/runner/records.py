@@ -39,20 +39,27 @@ def round_metrics(metrics: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def environment() -> dict[str, Any]:
-    """Software and hardware the record was produced with (no timestamps)."""
+def environment(device: str | None = None) -> dict[str, Any]:
+    """Software and hardware the record was produced with (no timestamps); with `device`,
+    the device the cell actually ran on (`cure4rec.context.device_info`)."""
     import numpy
     import torch
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "numpy": numpy.__version__, "platform": platform.platform(),
-            "cpu_count": os.cpu_count()}
+    from cure4rec.context import device_info
+
+    out: dict[str, Any] = {"python": platform.python_version(), "torch": torch.__version__,
+                           "numpy": numpy.__version__, "platform": platform.platform(),
+                           "cpu_count": os.cpu_count()}
+    if device is not None:
+        out.update(device_info(device))
+    return out
 
 
 def make_record(definition: dict[str, Any], *, dataset: dict[str, Any],
                 split: dict[str, Any], metrics: dict[str, Any],
                 timings: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
-                method: dict[str, Any] | None = None) -> dict[str, Any]:
+                method: dict[str, Any] | None = None, device: str | None = None
+                ) -> dict[str, Any]:
     """Assemble the record of one cell from its definition and what it measured."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -68,7 +75,7 @@ def make_record(definition: dict[str, Any], *, dataset: dict[str, Any],
         "metrics": round_metrics(metrics),
         "timings": timings or {},
         "info": info or {},
-        "environment": environment(),
+        "environment": environment(device),
     }
 
 
