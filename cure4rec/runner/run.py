@@ -23,7 +23,6 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from cure4rec.config import canonical_json
-from cure4rec.context import resolve_device
 from cure4rec.errors import ConfigError, DataError
 from cure4rec.runner.cells import CellSpec, expand_cells
 from cure4rec.runner.executors import Executor, InProcessExecutor
@@ -106,6 +105,9 @@ def run_recipe(recipe: Recipe, root: str | Path = "results", executor: Executor 
     (default: the recipe's `device:`) is resolved first (`auto`: cuda if available, else
     cpu; cuda without CUDA: ConfigError) and recorded in every record's `environment`.
     """
+    from cure4rec.context import resolve_device  # imports torch: not at module level, so
+    # the runner's light modules (executors' watchdog, records) import without it
+
     t0 = time.perf_counter()
     dev = resolve_device(device or recipe.device,
                          "--device" if device else f"{recipe.name}: device")

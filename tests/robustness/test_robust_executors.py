@@ -145,7 +145,8 @@ def test_watch_parent_exits_an_orphan(tmp_path) -> None:
     (tmp_path / "grandchild.py").write_text(
         f"import os, sys, time\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from cure4rec.runner.executors import watch_parent\n"
-        "watch_parent(os.getppid(), 0.1)\ntime.sleep(60)\n")
+        "watch_parent(os.getppid(), 0.1)\n"
+        f"open({str(tmp_path / 'watching')!r}, 'w').close()\ntime.sleep(60)\n")
     (tmp_path / "child.py").write_text(
         "import subprocess, sys, time\n"
         f"g = subprocess.Popen([sys.executable, {str(tmp_path / 'grandchild.py')!r}])\n"
@@ -154,7 +155,9 @@ def test_watch_parent_exits_an_orphan(tmp_path) -> None:
                             stdout=subprocess.PIPE, text=True)
     try:
         grandchild = int(proc.stdout.readline())  # type: ignore[union-attr]
-        time.sleep(1.0)  # let it import and start watching
+        deadline = time.monotonic() + 60  # until it has imported and is watching
+        while not (tmp_path / "watching").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert Path(f"/proc/{grandchild}").exists()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
