@@ -9,6 +9,7 @@ Ratings and timestamps are not part of a manifest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -50,6 +51,21 @@ class ForgetSplit:
     def forget(self) -> Interactions:
         """The forgotten train interactions (empty for attribute requests)."""
         return self.request.forget
+
+    @functools.cached_property
+    def full_valid(self) -> Interactions:
+        """The data split's whole validation set: `valid` plus the forgotten users' held-out
+        validation pairs, in canonical (user, item) order.
+
+        What the original model and a method's `learn` early-stop on: they are trained
+        before any forget request exists, so they must not depend on which strategy's
+        request the cell carries (the original is cached by the train set's hash and shared
+        by the core / random / edge cells of one data split). Unlearning and retraining on
+        the retained data use `valid`, which has no forgotten user's pair.
+        """
+        if not len(self.holdout_valid):
+            return self.valid.sorted()
+        return self.valid.concat(self.holdout_valid, name="valid").sorted()
 
     def files(self) -> dict[str, bytes]:
         """The manifest's files (name -> bytes), card.json excluded."""

@@ -51,6 +51,14 @@ class ForgetRequest:
             missing = int((~self.forget.isin(train)).sum())
             raise DataError(f"{missing} forget interactions are not in the train set")
 
+    def retained_valid(self, valid: Interactions | None) -> Interactions | None:
+        """`valid` without the forgotten users' pairs (a user request only): what a model
+        retrained after this request may early-stop on."""
+        if valid is None or self.kind != "users" or not len(self.users):
+            return valid
+        mask = valid.users_mask(self.users)
+        return valid.subset(~mask, valid.name) if mask.any() else valid
+
     def retained(self, train: Interactions) -> Interactions:
         """`train` without the forgotten interactions."""
         if len(self.forget) == 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -168,6 +168,9 @@ class UnlearningMethod(ABC):
             raise ConfigError(f"method {self.card.name!r} handles requests of kind "
                               f"{', '.join(self.card.request_kinds)}, not {request.kind!r}")
         request.check_against(state.train)
+        # Whatever is retrained from here on early-stops without the forgotten users'
+        # validation pairs: the state learned before the request may hold them.
+        state = replace(state, valid=request.retained_valid(state.valid))
         before = (_fingerprint(state.train), _fingerprint(request.forget))
         with ctx.torch_threads(), measure() as t:
             result = self._unlearn(state, request, ctx.child(f"{self.card.name}-unlearn"))

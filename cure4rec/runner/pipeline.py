@@ -92,7 +92,7 @@ def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommende
                     spec.fairness, spec.device)
     regs = regularizers_of(spec)
     return cached_model(spec.cache_dir, key, mspec,
-                        lambda: _fit(mspec, fs.train, fs.valid, ctx.child("original"), regs),
+                        lambda: _fit(mspec, fs.train, fs.full_valid, ctx.child("original"), regs),
                         spec.device)
 
 
@@ -222,7 +222,7 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
                          regularizers=regularizers_of(spec))
     ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
     state = shared_state(method, fs, ctx, original, timings["original_fit"]) or method.learn(
-        fs.train, ctx, valid=fs.valid)
+        fs.train, ctx, valid=fs.full_valid)
     stream_timings = None
     n_req = int((spec.stream or {}).get("n_requests", 1))
     if n_req > 1:
@@ -274,7 +274,7 @@ def shared_state(method: Any, fs: Any, ctx: RunContext, original: Recommender,
     from cure4rec.methods.base import LearnedState
 
     lctx = ctx.child(f"{method.card.name}-learn")
-    return LearnedState(original, fs.train, {"ctx": lctx}, Timing(**fit_timing), fs.valid)
+    return LearnedState(original, fs.train, {"ctx": lctx}, Timing(**fit_timing), fs.full_valid)
 
 
 def reference_kind(references: dict[str, Any], card: Any) -> str:

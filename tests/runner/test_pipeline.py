@@ -35,7 +35,8 @@ def test_sharded_cell_reports_shardgf(recipe_dir: Path) -> None:
     fs, ctx = forget_split_of(spec), RunContext(seed=spec.seed)
     method = make_method("sisa", ModelSpec(spec.model["name"], spec.model["config"]),
                          spec.method["config"])
-    model = method.unlearn(method.learn(fs.train, ctx, valid=fs.valid), fs.request, ctx).model
+    model = method.unlearn(method.learn(fs.train, ctx, valid=fs.full_valid), fs.request,
+                           ctx).model
     users = np.unique(fs.test.user)
     scores = model.score(users).detach().double().numpy()
     ndcg = []
