@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -186,8 +187,8 @@ def t_quantile(df: int, q: float = 0.975) -> float:
 
 
 def _stat(values: list[float | None], n_expected: int) -> Stat:
-    if len(values) != n_expected or any(v is None for v in values):
-        return Stat(None, None, len(values))
+    if len(values) != n_expected or any(v is None for v in values):  # n: seeds with a value
+        return Stat(None, None, sum(v is not None for v in values))
     vs = [float(v) for v in values if v is not None]
     mean = sum(vs) / len(vs)
     std = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else 0.0
@@ -295,7 +296,9 @@ def welch_p(a: tuple[float, ...], b: tuple[float, ...]) -> float:
         return 1.0
     if max(a) == min(a) and max(b) == min(b):
         return 1.0 if a[0] == b[0] else 0.0
-    p = float(ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # seeds equal to ~6 digits: scipy warns, p is still right
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        p = float(ttest_ind(a, b, equal_var=False).pvalue)
     return 1.0 if math.isnan(p) else p
 
 

@@ -90,6 +90,24 @@ def test_partial_coverage_is_empty() -> None:
     assert [r.role for r in rnd.rows][:2] == ["reference", "reference"]
 
 
+def test_csv_drops_only_metrics_no_seed_reports() -> None:
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(render_all(_records())["leaderboard.csv"])))
+    core = [r for r in rows if "vtoy · core" in r["section"]]
+    partial = [r for r in core if r["method"] == "sisa(shards=4)"]
+    assert partial and all((r["n"], r["n_expected"], r["mean"]) == ("1", "2", "")
+                           for r in partial)  # a missing seed keeps its lines, empty
+    assert {r["method"] for r in core if r["metric"] == "fairness.shardgf_ndcg@20"} == {
+        "sisa(shards=2)", "sisa(shards=4)"}  # no unsharded row reports shardGF: no line
+    assert all(r["mean"] for r in rows if r["n"] == r["n_expected"] and
+               r["metric"] == "utility.ndcg@20")
+    assert {r["protocol"] for r in rows} == {"before cure4rec-eval/2 (no evaluation_protocol "
+                                             "field)"}
+    assert not any("cure4rec-eval" in r["section"] for r in rows)
+
+
 def test_mean_std_hand_computed() -> None:
     recs = [r for r in _records() if r["kind"] == "original" and
             r["cell"]["forget"]["strategy"] == "random"]
