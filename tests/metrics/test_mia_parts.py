@@ -287,7 +287,7 @@ def test_mio_reads_a_memorising_model_and_not_a_blind_one() -> None:
     noise = rng.normal(size=(30, 40))
     memo = noise.copy()
     memo[forget.user, forget.item] += 4.0  # the trained items on top
-    models = {"original": Fixed(memo), "unlearned": Fixed(noise),
+    models: dict[str, object] = {"original": Fixed(memo), "unlearned": Fixed(noise),
               "retrain": Fixed(rng.normal(size=(30, 40)))}
     out = mio(models, forget, holdout, RunContext(seed=0))
     assert set(out) == {f"mio_{s}.{n}" for s in ("auc", "acc") for n in models}
@@ -302,7 +302,7 @@ def test_mio_reads_a_memorising_model_and_not_a_blind_one() -> None:
 
 def test_mio_needs_two_users_per_fold() -> None:
     forget, holdout = _mio_data(n_users=9)
-    models = {"original": Fixed(np.zeros((9, 40)))}
+    models: dict[str, object] = {"original": Fixed(np.zeros((9, 40)))}
     assert mio(models, forget, holdout, RunContext(seed=0), folds=5) == {}
     assert set(mio(models, forget, holdout, RunContext(seed=0), folds=4)) == {
         "mio_auc.original", "mio_acc.original"}
