@@ -15,8 +15,16 @@ folds × repeats) with its 95% interval, "±s r" the std over repeats of the per
 AUC (the precision the figure supports), and the attacker's name. NDCG@20 on the test split with a 95% normal interval
 over users. The methods act on the served representation (`target="served"`).
 
+Users added after unlearning (`--late F`, MF models only): a seeded, stratified fraction F
+of the labelled users is left out of training altogether; the original is trained without
+them, each method unlearns with the labels of a seen half of the trained users, and the late
+users are then folded in to every method's model (`cure4rec.fairness.foldin`: their rows
+fitted against the frozen item table, the same seed for every method). Their rows (a) and
+top-20 lists (b) are attacked (folds over the late users only) and their NDCG@20 reported.
+
 Usage: python benchmarks/attribute_unlearning.py [--data-dir ../shared/datasets]
        [--datasets ml-100k] [--models bpr,lightgcn] [--attributes gender,age-bucket]
+       [--late 0.2]
 Markdown rows go to stdout (and `--out FILE`); progress to stderr.
 """
 
@@ -33,6 +41,7 @@ import torch
 from cure4rec.context import RunContext
 from cure4rec.data.load import load_dataset, split_dataset
 from cure4rec.fairness.embeddings import attribute_codes, user_representation
+from cure4rec.fairness.foldin import FOLD_IN_MODELS, fold_in_users
 from cure4rec.methods.adversarial import AdversarialFactory
 from cure4rec.methods.attribute import AttributeConfig, unlearn_attribute
 from cure4rec.metrics.attribute_attack import (
@@ -100,8 +109,13 @@ def main() -> None:
     p.add_argument("--methods", default="original,u2u,d2d,adversarial")
     p.add_argument("--sample", type=int, default=1024,
                    help="users per group per step for D2D's MMD when a dataset has > 2000 users")
+    p.add_argument("--late", type=float, default=0.0,
+                   help="measure users added after unlearning: this fraction of the labelled "
+                        "users is left out of training and folded in afterwards")
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.late:
+        return late_main(args)
     head = (f"attribute_unlearning: epochs={args.epochs} steps={args.steps} folds={args.folds} "
             f"repeats={args.repeats} seen={args.seen} panel={','.join(ATTACKERS)}")
     lines = [head, "", "| dataset | model | attribute | method | NDCG@20 | " + " | ".join(
@@ -112,10 +126,7 @@ def main() -> None:
     ctx = RunContext(seed=0)
     for name in args.datasets.split(","):
         split = split_dataset(load_dataset(name, data_dir=args.data_dir), seed=0)
-        targets = {"gender": attribute_codes(split.train, "gender")[0]}
-        if "age-bucket" in args.attributes.split(","):
-            targets["age-bucket"] = age_codes(split.train.user_attributes)
-        targets = {k: v for k, v in targets.items() if k in args.attributes.split(",")}
+        targets = targets_of(split, args)
         for mname in args.models.split(","):
             spec = ModelSpec(mname, {"epochs": args.epochs, "batch_size": 2048, "lr": 5e-3})
             model = spec.build()
@@ -139,6 +150,67 @@ def main() -> None:
                     print(line, flush=True)
                     print(f"  {method}: unlearn {took:.0f}s, row {time.perf_counter() - t:.0f}s",
                           file=sys.stderr, flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def targets_of(split, args) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    targets = {"gender": attribute_codes(split.train, "gender")[0]}
+    if "age-bucket" in args.attributes.split(","):
+        targets["age-bucket"] = age_codes(split.train.user_attributes)
+    return {k: v for k, v in targets.items() if k in args.attributes.split(",")}
+
+
+def late_main(args) -> None:  # type: ignore[no-untyped-def]
+    """Users added after unlearning: train without them, unlearn, fold them in, attack them."""
+    from types import SimpleNamespace
+
+    head = (f"attribute_unlearning --late {args.late}: epochs={args.epochs} steps={args.steps} "
+            f"folds={args.folds} repeats={args.repeats} seen={args.seen} "
+            f"panel={','.join(ATTACKERS)}")
+    lines = [head, "", "| dataset | model | attribute | method | late users | NDCG@20 late |"
+             " rep late | lists late | rep in (trained, seen) |", "|" + "---|" * 9]
+    print("\n".join(lines), flush=True)
+    torch.set_num_threads(2)
+    ctx = RunContext(seed=0)
+    for name in args.datasets.split(","):
+        split = split_dataset(load_dataset(name, data_dir=args.data_dir), seed=0)
+        for attr, codes in targets_of(split, args).items():
+            late = seen_mask(codes, args.late, ctx.child(f"{name}-{attr}-late"))
+            late_users = np.flatnonzero(late)
+            core = SimpleNamespace(
+                train=split.train.subset(~split.train.users_mask(late_users)),
+                valid=split.valid.subset(~split.valid.users_mask(late_users)),
+                test=split.test.subset(~split.test.users_mask(late_users)))
+            trained = np.where(late, -1, codes)
+            seen = seen_mask(trained, args.seen, ctx.child(f"{name}-{attr}"))
+            lab_in, lab_late = np.where(seen, codes, -1), np.where(late, codes, -1)
+            for mname in args.models.split(","):
+                if mname not in FOLD_IN_MODELS:
+                    print(f"  {mname}: no fold-in for this model; skipped", file=sys.stderr)
+                    continue
+                spec = ModelSpec(mname, {"epochs": args.epochs, "batch_size": 2048, "lr": 5e-3})
+                model = spec.build()
+                model.fit(core.train, core.valid, ctx.child(f"{name}-{mname}-late"))
+                actx = ctx.child(f"attack-{name}-{attr}-late")
+                for method in args.methods.split(","):
+                    t = time.perf_counter()
+                    un = run_method(method, model, spec, core, lab_in, attr, args, ctx)
+                    folded = fold_in_users(un, split.train, late_users, ctx.child("late"))
+                    v = evaluate_ranking(folded, split.train, split.test, ks=(20,),
+                                         users=late_users).per_user["ndcg@20"]
+                    rep = user_representation(folded)
+                    cells = [cell(rep, lab_late, actx, args),
+                             cell(topk_features(folded, split.train, 20), lab_late, actx, args),
+                             cell(rep, lab_in, actx, args)]
+                    line = (f"| {name} | {mname} | {attr} | {method} | {len(late_users)} | "
+                            f"{v.mean():.4f} ± {1.96 * v.std(ddof=1) / np.sqrt(len(v)):.4f} | "
+                            + " | ".join(cells) + " |")
+                    lines.append(line)
+                    print(line, flush=True)
+                    print(f"  {method}: {time.perf_counter() - t:.0f}s", file=sys.stderr,
+                          flush=True)
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")
