@@ -268,6 +268,52 @@ class ShardedMethod(UnlearningMethod):
                  "shard_cpu_s": shard_cpu}
         return LearnedState(rec, train, extra)
 
+    # ------------------------------------------------------------------ learned-state cache
+    def learned_blob(self, state: LearnedState) -> dict[str, Any] | None:
+        """The learned state as tensors, ints and strings (`torch.load(weights_only=True)`-
+        safe), for the runner's cache: the sub-models, the slice checkpoints, the partition,
+        the aggregator and the costs. None if a sub-model or aggregator cannot be stored."""
+        rec: ShardedRecommender = state.model  # type: ignore[assignment]
+        part: Partition = state.extra["partition"]
+        agg = rec.aggregator
+        fields = dict(vars(agg))
+        if type(agg).__name__ not in _aggregators() or not all(
+                v is None or isinstance(v, torch.Tensor) for v in fields.values()):
+            return None
+        try:
+            models = [m.state_dict() for m in rec.models]
+            ckpts = [[c.state_dict() for c in ck] for ck in state.extra["ckpts"]]
+        except Exception:  # e.g. a sub-model without a plain-tensor state
+            return None
+        return {"models": models, "ckpts": ckpts, "user_shard": torch.as_tensor(rec.user_shard),
+                "partition": {"axis": part.axis, "labels": torch.as_tensor(part.labels),
+                              "k": int(part.k)},
+                "aggregator": {"class": type(agg).__name__,
+                               "fields": {k: v for k, v in fields.items() if v is not None},
+                               "none": [k for k, v in fields.items() if v is None]},
+                "shard_cpu_s": [float(x) for x in state.extra["shard_cpu_s"]]}
+
+    def state_from_blob(self, blob: dict[str, Any], train: Interactions,
+                        ctx: RunContext) -> LearnedState:
+        """The `LearnedState` that `learned_blob` stored, as `learn(train, ctx)` made it
+        (`ctx`: the cell context given to `learn`)."""
+        def build(state: dict[str, Any]) -> Recommender:
+            m = self.model_spec.build()
+            m.load_state_dict(state)
+            return m
+
+        models = [build(s) for s in blob["models"]]
+        a = blob["aggregator"]
+        agg: Any = object.__new__(_aggregators()[a["class"]])
+        agg.__dict__.update({**a["fields"], **{k: None for k in a["none"]}})
+        rec = ShardedRecommender(models, np.asarray(blob["user_shard"]), agg)
+        p = blob["partition"]
+        part = Partition(p["axis"], np.asarray(p["labels"]), int(p["k"]))
+        extra = {"partition": part, "ckpts": [[build(c) for c in ck] for ck in blob["ckpts"]],
+                 "ctx": ctx.child(f"{self.card.name}-learn"),
+                 "shard_cpu_s": list(blob["shard_cpu_s"])}
+        return LearnedState(rec, train, extra)
+
     def _unlearn(self, state: LearnedState, request: ForgetRequest,
                  ctx: RunContext) -> UnlearnResult:
         old: Partition = state.extra["partition"]
@@ -323,3 +369,11 @@ class ShardedMethod(UnlearningMethod):
         twin = copy.copy(self)
         twin.fixed_partition = part
         return twin.learn(request.retained(state.train), ctx, state.valid).model
+
+
+def _aggregators() -> dict[str, type]:
+    """The aggregator classes a cached learned state may hold (by class name)."""
+    from cure4rec.methods.receraser import AttentionAggregator
+    from cure4rec.methods.ultrare import LogisticCombiner
+
+    return {c.__name__: c for c in (OwnShard, MeanScores, AttentionAggregator, LogisticCombiner)}

@@ -8,6 +8,11 @@ together with the training time, so a cell that reuses one still reports its ret
 Pool workers share the folder: an entry is looked up, trained and stored under an exclusive
 `flock` on `<hash>.lock`, so two workers that need the same model at the same time (the
 first cells of a group start together) train it once — the second waits and loads it.
+
+Learned states of methods that can store theirs (`learned_blob`: the sharded methods' K
+sub-models, checkpoints, partition and aggregator) are cached the same way
+(`<hash>.learn.pt`, `cached_state`): the core / random / edge cells of one data split learn
+the same state from the same train and validation sets, and now learn it once.
 """
 
 from __future__ import annotations
@@ -44,15 +49,7 @@ def model_key(role: str, split_sha256: str, model: dict[str, Any], seed: int,
 
 
 def _save(path: Path, model: Recommender, timing: Timing) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(), suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save({"state": model.state_dict(), "timing": timing.as_dict()}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _save_blob(path, {"state": model.state_dict(), "timing": timing.as_dict()})
 
 
 def _load(path: Path, spec: ModelSpec, device: str = "cpu"
@@ -105,3 +102,42 @@ def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: Model
         if path is not None:
             _save(path, model, t)
     return model, t
+
+
+def cached_state(cache_dir: str | os.PathLike[str] | None, key: str, method: Any,
+                 train: Any, ctx: Any, learn: Callable[[], Any], device: str = "cpu") -> Any:
+    """The method's learned state stored under `key`, or `learn()` (stored when the method
+    can store it: `method.learned_blob(state)` not None), with the learn timing it had."""
+    dump = getattr(method, "learned_blob", None)
+    if not cache_dir or dump is None:
+        return learn()
+    path = Path(cache_dir) / f"{key}.learn.pt"
+    with _entry_lock(path):
+        if path.is_file():
+            try:
+                blob = torch.load(path, weights_only=True, map_location="cpu")
+                state = method.state_from_blob(blob["state"], train, ctx)
+                state.timing = Timing(**blob["timing"])
+                for m in getattr(state.model, "models", ()):
+                    to_device(m, device)
+                log.info("reusing cached learned state %s", path.name)
+                return state
+            except Exception as exc:  # a corrupt or stale entry is learned again
+                log.warning("cache entry %s unusable (%s); learning again", path, exc)
+        state = learn()
+        blob = dump(state)
+        if blob is not None:
+            _save_blob(path, {"state": blob, "timing": state.timing.as_dict()})
+    return state
+
+
+def _save_blob(path: Path, blob: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(), suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save(blob, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

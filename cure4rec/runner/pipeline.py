@@ -20,7 +20,7 @@ from cure4rec.config import canonical_json
 from cure4rec.context import RunContext
 from cure4rec.metrics.efficiency import Timing, measure
 from cure4rec.models.base import ModelSpec, Recommender
-from cure4rec.runner.cache import cached_model, model_key
+from cure4rec.runner.cache import cached_model, cached_state, model_key
 from cure4rec.runner.cells import CellSpec, spec_from_dict
 from cure4rec.runner.records import make_record
 
@@ -221,8 +221,8 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     method = make_method(spec.method["name"], mspec, spec.method["config"],
                          regularizers=regularizers_of(spec))
     ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
-    state = shared_state(method, fs, ctx, original, timings["original_fit"]) or method.learn(
-        fs.train, ctx, valid=fs.full_valid)
+    state = (shared_state(method, fs, ctx, original, timings["original_fit"])
+             or learned_state(spec, method, fs, ctx))
     stream_timings = None
     n_req = int((spec.stream or {}).get("n_requests", 1))
     if n_req > 1:
@@ -275,6 +275,20 @@ def shared_state(method: Any, fs: Any, ctx: RunContext, original: Recommender,
 
     lctx = ctx.child(f"{method.card.name}-learn")
     return LearnedState(original, fs.train, {"ctx": lctx}, Timing(**fit_timing), fs.full_valid)
+
+
+def learned_state(spec: CellSpec, method: Any, fs: Any, ctx: RunContext) -> Any:
+    """`method.learn` on the train set with the split's whole validation set, through the
+    content-hash cache for methods that can store their state (the sharded ones): keyed by
+    the train and validation sets, not the forget split, so the core / random / edge cells
+    of one data split share it."""
+    key = model_key(f"learn/{canonical_json(spec.method)}",
+                    f"{fs.train.content_sha256()}/{fs.full_valid.content_sha256()}",
+                    spec.model, spec.seed, spec.fairness, spec.device)
+    state = cached_state(spec.cache_dir, key, method, fs.train, ctx,
+                         lambda: method.learn(fs.train, ctx, valid=fs.full_valid), spec.device)
+    state.valid = fs.full_valid
+    return state
 
 
 def reference_kind(references: dict[str, Any], card: Any) -> str:
