@@ -117,20 +117,23 @@ def readings(model: Any, retain: Any, test: Any, paper_truncated: bool = False
     return out
 
 
-def from_records(folder: Path) -> None:
-    """The suite's relative NDCG@20 loss from run records, with CIs over seeds."""
+def from_records(folder: Path, dataset: str = "ml-100k") -> None:
+    """The suite's relative NDCG@20 loss from the run records of `dataset` (CURE4Rec's
+    ML-100K figures are the comparison), with CIs over seeds."""
     from cure4rec.runner.records import find_records, load_records
 
     recs = load_records(find_records(folder))
     ndcg: dict[tuple[str, str, str, int], float] = {}
     for r in recs:
-        if r.get("status") == "error" or r["kind"] not in ("method", "retrain"):
+        if (r.get("status") == "error" or r["kind"] not in ("method", "retrain")
+                or r["dataset"]["name"] != dataset):
             continue
         c = r["cell"]
         name = "retrain-ref" if r["kind"] == "retrain" else c["method"]["name"]
         ndcg[(c["model"]["name"], name, c["forget"]["strategy"], c["seed"])] = \
             r["metrics"]["utility.ndcg@20"]
-    print(f"{len(recs)} records in {folder}; relative NDCG@20 loss 1 − NDCG/NDCG_retrain per "
+    n = sum(r["dataset"]["name"] == dataset for r in recs)
+    print(f"{n} {dataset} records in {folder}; relative NDCG@20 loss 1 − NDCG/NDCG_retrain per "
           "seed (the [retrain] reference of the same seed), mean [95% t-CI over seeds]")
     print("| model | method | set | n | suite loss [95% CI] | CURE4Rec | suite / paper |")
     print("|---|---|---|--:|---|--:|--:|")
