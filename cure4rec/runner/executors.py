@@ -114,11 +114,19 @@ class ProcessExecutor:
             suspects: list[CellSpec] = []
             with self._pool(self.workers) as pool:
                 running: dict[Future, CellSpec] = {}
+                broken = False  # a worker died between `wait` and `submit`
                 try:
                     while todo or running:
-                        while todo and len(running) < self.workers:
+                        while not broken and todo and len(running) < self.workers:
                             cell = todo.popleft()
-                            running[pool.submit(fn, _payload(cell))] = cell
+                            try:
+                                running[pool.submit(fn, _payload(cell))] = cell
+                            except BrokenProcessPool:  # `cell` never ran: it waits its turn
+                                todo.appendleft(cell)
+                                broken = True
+                        if not running:  # broken before anything ran here: no culprit known
+                            suspects.append(todo.popleft())  # run it alone, so the run moves
+                            break
                         done, _ = wait(running, return_when=FIRST_COMPLETED)
                         for fut in sorted(done, key=lambda f: running[f].config_hash):
                             cell = running.pop(fut)
@@ -128,7 +136,7 @@ class ProcessExecutor:
                                 suspects.append(cell)
                                 continue
                             yield cell, record
-                        if suspects:  # the pool is broken: every cell in flight is suspect
+                        if suspects or broken:  # every cell still in flight is suspect
                             suspects.extend(running.values())
                             running.clear()
                             break
