@@ -29,7 +29,7 @@ declare -A TESTS=(
   [metrics/ranking]="tests/metrics/test_ranking.py"
   [metrics/fairness]="tests/metrics/test_fairness.py tests/metrics/test_fairness_published.py"
   [metrics/difficulty]="tests/metrics/test_difficulty.py"
-  [metrics/recovery]="tests/metrics/test_recovery.py tests/metrics/test_recovery_known.py"
+  [metrics/recovery]="tests/metrics/test_recovery.py tests/metrics/test_recovery_known.py tests/metrics/test_recovery_pipeline.py"
   [metrics/efficiency]="tests/metrics/test_efficiency.py"
   [metrics/catalog]="tests/metrics/test_evaluator.py tests/leaderboard/test_leaderboard.py"
   [metrics/calibrated]="tests/metrics/test_calibrated.py tests/metrics/test_calibrated_known.py"
@@ -42,7 +42,8 @@ declare -A TESTS=(
   [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py"
 )
 ORDER=(metrics/ranking metrics/fairness metrics/difficulty metrics/recovery metrics/efficiency
-       metrics/catalog metrics/calibrated metrics/completeness metrics/mia runner/records methods/sharded
+       metrics/catalog metrics/calibrated metrics/completeness metrics/mia metrics/unlearning_mia
+       metrics/attribute_attack runner/records methods/sharded
        leaderboard/build)
 [ $# -gt 0 ] && ORDER=("$@")
 

@@ -45,11 +45,14 @@ def inject_fake_users(train: Interactions, n_fake: int, n_targets: int, n_filler
     """train ∪ fake profiles in a grown user space; returns (data, fake users, targets)."""
     deg = train.item_degree()
     unpopular = np.flatnonzero((deg <= np.median(deg)) & (deg > 0))
-    popular = np.argsort(-deg, kind="stable")[:50]
-    if len(unpopular) < n_targets or len(popular) < n_filler:
+    if len(unpopular) < n_targets or min(50, train.n_items - n_targets) < n_filler:
         raise ConfigError(f"cannot pick {n_targets} targets and {n_filler} fillers from "
                           f"{train.n_items} items")
     targets = np.sort(rng.choice(unpopular, n_targets, replace=False))
+    # fillers: the 50 most popular items other than the targets (an item at the median
+    # degree can be both; a fake must not interact with it twice)
+    by_degree = np.argsort(-deg, kind="stable")
+    popular = by_degree[~np.isin(by_degree, targets)][:50]
     fake = np.arange(train.n_users, train.n_users + n_fake)
     fillers = np.argsort(rng.random((n_fake, len(popular))), axis=1)[:, :n_filler]
     items = np.hstack([np.tile(targets, (n_fake, 1)), popular[fillers]])
