@@ -191,3 +191,24 @@ def test_stale_temps_of_live_writers_and_odd_names(tmp_path: Path) -> None:
     finally:
         writer.kill()
         writer.wait()
+
+
+@pytest.mark.parametrize("field, value", [("metrics", []), ("cell", []), ("metrics", "x")])
+def test_metrics_and_cell_must_each_be_objects(tmp_path: Path, field: str, value) -> None:  # type: ignore[no-untyped-def]
+    """Either one of the two not an object is a DataError (not a traceback on `.items()`)."""
+    rec = make_record(CELL, dataset={}, split={}, metrics={"m": 1.0})
+    rec[field] = value
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(rec))
+    with pytest.raises(DataError, match="'metrics' and 'cell' must be JSON objects"):
+        load_record(p)
+
+
+@pytest.mark.parametrize("version", [-1, 1.5, True, "3"])
+def test_a_damaged_schema_version_is_named(tmp_path: Path, version) -> None:  # type: ignore[no-untyped-def]
+    rec = make_record(CELL, dataset={}, split={}, metrics={"m": 1.0})
+    rec["schema_version"] = version
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(rec))
+    with pytest.raises(DataError, match=f"schema_version {version!r} is not a non-negative"):
+        load_record(p)
