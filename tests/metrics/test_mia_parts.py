@@ -112,6 +112,13 @@ def test_fit_shadow_restricts_validation_to_its_users_and_passes_the_budget() ->
     # a model without the `epochs=` keyword is fitted with its own budget
     [call] = fit_shadow(_Template(False), data, None, RunContext(seed=0), 5).calls  # type: ignore[attr-defined]
     assert "epochs" not in call
+    # without a budget, and in the fallback, the data, its validation rows and the context
+    # still reach the fit
+    for template, budget in ((_Template(), None), (_Template(False), 5)):
+        [call] = fit_shadow(template, data, valid, RunContext(seed=0).child("t"),  # type: ignore[attr-defined]
+                            budget).calls
+        assert call["data"] is data and call["path"] == ("t",) and "epochs" not in call
+        assert sorted(zip(call["valid"].user, call["valid"].item)) == [(0, 3), (2, 0)]
 
 
 def test_fit_quiet_silences_only_convergence_warnings() -> None:

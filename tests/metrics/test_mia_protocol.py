@@ -15,6 +15,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import cure4rec.metrics.mia as mia
 from cure4rec.context import RunContext
@@ -93,6 +95,13 @@ def test_shadow_attack_protocol(recording) -> None:  # type: ignore[no-untyped-d
         held.fit(x[~hold], y[~hold])
     assert att.shadow_auc == pytest.approx(roc_auc_score(y[hold],
                                                          held.predict_proba(x[hold])[:, 1]))
+    # a given k reaches the features (not only the default)
+    recording.fitted.clear()
+    att5 = mia.train_user_attack(_Shadow(), retain, retain, ctx, k=5)
+    x5 = np.vstack([mia.user_features(att5.shadow, retain, members, att5.vecs, 5),
+                    mia.user_features(att5.shadow, retain, non, att5.vecs, 5)])
+    assert att5.k == 5 and np.array_equal(recording.fitted[-1][0], x5)
+    assert not np.array_equal(x5, x)
 
 
 def _mia_setting() -> tuple[Interactions, Interactions, Interactions, dict[str, Fixed]]:
@@ -147,7 +156,7 @@ def test_mio_oracle_protocol(recording) -> None:  # type: ignore[no-untyped-def]
     forget, holdout = _mio_data(n_users=10)
     rng = np.random.default_rng(4)
     memo = rng.normal(size=(10, 40))
-    memo[forget.user, forget.item] += 4.0
+    memo[forget.user, forget.item] += 0.5  # a weak signal: the AUC is not 1 either way
     models: dict[str, object] = {"original": Fixed(memo)}
     ctx = RunContext(seed=5)
     out = mia.mio(models, forget, holdout, ctx)  # 10 users = 2 per fold: enough
@@ -165,3 +174,16 @@ def test_mio_oracle_protocol(recording) -> None:  # type: ignore[no-untyped-def]
         assert y.tolist() == [1.0] * n + [0.0] * n
         raw = np.r_[xm[tr], xn[tr]]  # scaled to zero mean, unit sd before the MLP
         assert np.allclose(x, (raw - raw.mean(0)) / raw.std(0), atol=1e-9)
+    # out of fold: each user is scored by the oracle of the folds it was not trained in
+    prob = np.zeros((2, 10))
+    for f in range(5):
+        tr, te = fold != f, fold == f
+        clf = make_pipeline(StandardScaler(), MLPClassifier((100,), alpha=1.0, max_iter=500,
+                                                            random_state=seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(np.vstack([xm[tr], xn[tr]]), np.r_[np.ones(tr.sum()), np.zeros(tr.sum())])
+        prob[0, te], prob[1, te] = clf.predict_proba(xm[te])[:, 1], clf.predict_proba(xn[te])[:, 1]
+    s = np.r_[prob[0], prob[1]]
+    assert out["mio_auc.original"] == pytest.approx(
+        roc_auc_score(np.r_[np.ones(10), np.zeros(10)], s), abs=1e-12)
