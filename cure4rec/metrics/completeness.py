@@ -101,23 +101,29 @@ def overlap_and_rbo(a: torch.Tensor, b: torch.Tensor, p: float = 0.9
     return (x[:, -1] / k).numpy(), rbo.numpy()
 
 
-def js_divergence(s1: torch.Tensor, s2: torch.Tensor, tau: float = 1.0) -> np.ndarray:
-    """Per-row JS divergence of softmax(z/τ), z = row-standardised finite scores."""
-    def logp(s: torch.Tensor) -> torch.Tensor:
-        s = s.to(torch.float64)
-        fin = torch.isfinite(s)
-        z = torch.where(fin, s, torch.zeros_like(s))
-        n = fin.sum(1, keepdim=True).clamp(min=1)
-        mu = z.sum(1, keepdim=True) / n
-        sd = (((z - mu) ** 2) * fin).sum(1, keepdim=True).div(n).sqrt().clamp(min=EPS)
-        z = torch.where(fin, (z - mu) / sd / tau, torch.full_like(s, -torch.inf))
-        return torch.log_softmax(z, dim=1)
+def _log_softmax_std(s: torch.Tensor, tau: float) -> torch.Tensor:
+    """log softmax(z/τ) per row, z = the row's finite scores standardised (−inf elsewhere)."""
+    s = s.to(torch.float64)
+    fin = torch.isfinite(s)
+    z = torch.where(fin, s, torch.zeros_like(s))
+    n = fin.sum(1, keepdim=True).clamp(min=1)
+    mu = z.sum(1, keepdim=True) / n
+    sd = (((z - mu) ** 2) * fin).sum(1, keepdim=True).div(n).sqrt().clamp(min=EPS)
+    z = torch.where(fin, (z - mu) / sd / tau, torch.full_like(s, -torch.inf))
+    return torch.log_softmax(z, dim=1)
 
-    lp, lq = logp(s1), logp(s2)
-    p, q = lp.exp(), lq.exp()
+
+def _js(lp: torch.Tensor, p: torch.Tensor, lq: torch.Tensor, q: torch.Tensor) -> np.ndarray:
+    """Per-row JS divergence of two distributions given as (log p, p), (log q, q)."""
     lm = torch.log((p + q) / 2 + EPS)
     kl = (lambda pp, lpp: torch.where(pp > 0, pp * (lpp - lm), torch.zeros_like(pp)).sum(1))
     return (0.5 * kl(p, lp) + 0.5 * kl(q, lq)).clamp(min=0).numpy()
+
+
+def js_divergence(s1: torch.Tensor, s2: torch.Tensor, tau: float = 1.0) -> np.ndarray:
+    """Per-row JS divergence of softmax(z/τ), z = row-standardised finite scores."""
+    lp, lq = _log_softmax_std(s1, tau), _log_softmax_std(s2, tau)
+    return _js(lp, lp.exp(), lq, lq.exp())
 
 
 def pair_percentiles(model: object, pairs: Interactions, batch_users: int = 512) -> np.ndarray:
@@ -144,12 +150,39 @@ class GroupDistances:
         return _ratio(float(self.unlearned[name].mean()), float(self.seed[name].mean()))
 
 
-def _distances(m: object, r0: object, users: np.ndarray, hist: sp.csr_matrix | None,
-               k: int, p: float, tau: float) -> dict[str, np.ndarray]:
-    sm, s0 = _masked(m, users, hist), _masked(r0, users, hist)
-    kk = min(k, sm.shape[1])
-    ov, rbo = overlap_and_rbo(ranked(sm, kk), ranked(s0, kk), p)
-    return {"topk_overlap": 1 - ov, "rbo": 1 - rbo, "js": js_divergence(sm, s0, tau)}
+# Bytes of float64 softmax rows (log p and p of every model of a batch) held at once by
+# `group_distances`. Every operation is per row, so the chunk size changes no value (tested
+# bit for bit); small chunks stay in cache: at ADM's 115k items, 9 models x 128 users took
+# 9.9 s at 16 MB, 10.3 s at 32 MB, 19.6 s at 256 MB (and 206 s pair by pair, round 10).
+JS_ROW_BYTES = 2**25
+
+
+def _batch_distances(models: Sequence[object], pairs: Sequence[tuple[int, int]],
+                     users: np.ndarray, hist: sp.csr_matrix | None, k: int, p: float,
+                     tau: float) -> list[dict[str, np.ndarray]]:
+    """Distances (1−overlap, 1−RBO, JS) of `users` for each pair (x, y) of `models`.
+
+    Each model is scored, masked, ranked and standardised once per batch, not once per pair
+    it takes part in (9 models, 36 pairs: 9 instead of 72 full-catalogue passes); the values
+    are those of the pairwise definition (`overlap_and_rbo`, `js_divergence`), bit for bit.
+    """
+    scores = [_masked(m, users, hist) for m in models]
+    n_items = scores[0].shape[1]
+    kk = min(k, n_items)
+    tops = [ranked(sc, kk) for sc in scores]
+    rows = max(1, JS_ROW_BYTES // max(1, 16 * len(models) * n_items))
+    js: list[list[np.ndarray]] = [[] for _ in pairs]
+    for c in range(0, len(users), rows):
+        lps = [_log_softmax_std(sc[c:c + rows], tau) for sc in scores]
+        ps = [lp.exp() for lp in lps]
+        for j, (x, y) in enumerate(pairs):
+            js[j].append(_js(lps[x], ps[x], lps[y], ps[y]))
+    out = []
+    for j, (x, y) in enumerate(pairs):
+        ov, rbo = overlap_and_rbo(tops[x], tops[y], p)
+        out.append({"topk_overlap": 1 - ov, "rbo": 1 - rbo,
+                    "js": np.concatenate(js[j]) if js[j] else np.zeros(0)})
+    return out
 
 
 def _pairs(n: int) -> list[tuple[int, int]]:
@@ -179,11 +212,14 @@ def group_distances(unlearned: object, references: Sequence[object], users: np.n
     batch_users = users_per_batch(batch_users)
     for start in range(0, len(users), batch_users):
         b = users[start:start + batch_users]
-        dus = [_distances(unlearned, r, b, hist, k, p, tau) for r in references]
+        r = len(references)
+        pairs = [(0, j + 1) for j in range(r)]  # (unlearned, reference j)
+        if seed is None:
+            pairs += [(x + 1, y + 1) for x, y in _pairs(r)]  # (reference a, reference b)
+        ds = _batch_distances([unlearned, *references], pairs, b, hist, k, p, tau)
+        dus, dss = ds[:r], ds[r:]
         parts["u"].append({n: np.mean([d[n] for d in dus], axis=0) for n in names})
         if seed is None:
-            dss = [_distances(references[x], references[y], b, hist, k, p, tau)
-                   for x, y in _pairs(len(references))]
             parts["s"].append({n: np.mean([d[n] for d in dss], axis=0) for n in names})
     if seed is None:
         seed = cat(parts["s"])
