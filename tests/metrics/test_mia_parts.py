@@ -58,6 +58,9 @@ def test_item_vectors_reproduce_the_item_gram_matrix() -> None:
     assert one @ one.T == pytest.approx(np.outer(v[:, -1], v[:, -1]) * w[-1], abs=1e-4)
     again = item_vectors(x, RunContext(seed=3), dim=64)
     assert np.array_equal(vecs, again)
+    # fewer users than items: d is capped by n_users − 1 (3 users, 6 items → 2, not 5)
+    few = _inter([(0, 0), (0, 1), (1, 2), (1, 3), (2, 4), (2, 5), (2, 0)], 3, 6)
+    assert item_vectors(few, RunContext(seed=3), dim=64).shape == (6, 2)
 
 
 # ---------------------------------------------------------------------- user features
