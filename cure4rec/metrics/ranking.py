@@ -120,9 +120,11 @@ def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
     easy = (vals[:, k] < vals[:, k - 1]) & ~torch.isnan(vals).any(dim=1)
     out = torch.empty((scores.shape[0], k), dtype=torch.long)
     if bool(easy.any()):
-        pos = _tie_position(n)[idx[easy, :k]].sort(dim=1).values  # tie positions, ascending
+        rows = easy.nonzero().squeeze(1)
+        pos = _tie_position(n)[idx[rows, :k]].sort(dim=1).values  # tie positions, ascending
         items = perm[pos]
-        order = torch.sort(scores[easy].gather(1, items), dim=1, descending=True,
+        # k scores per row by index: `scores[easy]` would copy every easy row whole
+        order = torch.sort(scores[rows.unsqueeze(1), items], dim=1, descending=True,
                            stable=True).indices
         out[easy] = items.gather(1, order)
     hard = ~easy
