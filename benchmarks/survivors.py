@@ -36,9 +36,8 @@ class Mutant:
 MUTANTS = (
     Mutant("completeness rankings without the train-item mask",
            "cure4rec/metrics/completeness.py",
-           "        s[torch.from_numpy(rows), torch.from_numpy(sub.indices.astype(np.int64))]"
-           " = -torch.inf\n",
-           "        pass\n",
+           "    return _masked_scores(model.score, users, hist)",
+           "    return _masked_scores(model.score, users, None)",
            ("tests/metrics/test_completeness_mask.py",)),
     Mutant("MIA negatives from the positives' retrained model",
            "cure4rec/metrics/mia.py",

@@ -40,7 +40,7 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.batching import users_per_batch
 from cure4rec.metrics.calibrated import forget_percentiles
-from cure4rec.metrics.ranking import ranked
+from cure4rec.metrics.ranking import _masked_scores, ranked
 
 EPS = 1e-12
 GROUPS = ("forgotten", "neighbours", "rest")
@@ -81,12 +81,8 @@ def user_groups(retain: Interactions, forget: Interactions, forgotten_users: np.
 
 
 def _masked(model: object, users: np.ndarray, hist: sp.csr_matrix | None) -> torch.Tensor:
-    s = model.score(users).detach().to("cpu", torch.float32).clone()  # type: ignore[attr-defined]
-    if hist is not None:
-        sub = hist[users]
-        rows = np.repeat(np.arange(len(users)), np.diff(sub.indptr))
-        s[torch.from_numpy(rows), torch.from_numpy(sub.indices.astype(np.int64))] = -torch.inf
-    return s
+    """The users' float32 CPU scores with their `hist` items at −inf (as for utility)."""
+    return _masked_scores(model.score, users, hist)  # type: ignore[attr-defined]
 
 
 def overlap_and_rbo(a: torch.Tensor, b: torch.Tensor, p: float = 0.9

@@ -108,7 +108,8 @@ def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
     than a BPR epoch): `topk(k + 1)` finds each row's top-k set, which is unambiguous when
     the k-th and (k+1)-th scores differ; those k items are ordered by (score descending, tie
     position ascending) exactly as the full sort orders them. Rows with a tie across the
-    k-th place (or a NaN) take the full sort, so the result is the same in every case.
+    k-th place take all items above it plus the tied items first in tie order; rows with a
+    NaN take the full sort, so the result is the same in every case.
     """
     n = scores.shape[1]
     perm = tie_order(n)
@@ -117,20 +118,41 @@ def ranked(scores: torch.Tensor, k: int) -> torch.Tensor:
             or scores.dtype not in (torch.float32, torch.float64)):
         return _ranked_full(scores, perm, k)
     vals, idx = torch.topk(scores, k + 1, dim=1)
-    easy = (vals[:, k] < vals[:, k - 1]) & ~torch.isnan(vals).any(dim=1)
+    nan = torch.isnan(vals).any(dim=1)
+    easy = (vals[:, k] < vals[:, k - 1]) & ~nan
+    tie = ~easy & ~nan
     out = torch.empty((scores.shape[0], k), dtype=torch.long)
+    tpos = _tie_position(n)
     if bool(easy.any()):
         rows = easy.nonzero().squeeze(1)
-        pos = _tie_position(n)[idx[rows, :k]].sort(dim=1).values  # tie positions, ascending
-        items = perm[pos]
-        # k scores per row by index: `scores[easy]` would copy every easy row whole
-        order = torch.sort(scores[rows.unsqueeze(1), items], dim=1, descending=True,
-                           stable=True).indices
-        out[easy] = items.gather(1, order)
-    hard = ~easy
-    if bool(hard.any()):
-        out[hard] = _ranked_full(scores[hard], perm, k)
+        _order_by_score(out, scores, rows, perm, tpos[idx[rows, :k]])
+    if bool(tie.any()):
+        # A tie across the k-th place (value v): the top-k are the < k items above v, then
+        # the items equal to v with the lowest tie positions (found with one top-k of a key
+        # per item, not a full sort; at ADM's 115k items WMF leaves many rows tied at 0).
+        rows = tie.nonzero().squeeze(1)
+        sub = scores[rows]
+        v = vals[rows, k - 1].unsqueeze(1)
+        kd = torch.float32 if n < 2**24 else torch.float64  # tie positions exact in kd
+        key = torch.where(sub == v, tpos.to(kd).unsqueeze(0), float(n))
+        key.masked_fill_(sub > v, -1.0)
+        # the k smallest keys are one set: the < k items at -1, then distinct positions
+        sel = torch.topk(key, k, dim=1, largest=False).indices
+        _order_by_score(out, scores, rows, perm, tpos[sel])
+    if bool(nan.any()):
+        out[nan] = _ranked_full(scores[nan], perm, k)
     return out
+
+
+def _order_by_score(out: torch.Tensor, scores: torch.Tensor, rows: torch.Tensor,
+                    perm: torch.Tensor, pos: torch.Tensor) -> None:
+    """out[rows] = the items at tie positions `pos` (each row's top-k set) ordered by score
+    descending, ties by tie position ascending."""
+    items = perm[pos.sort(dim=1).values]  # tie positions ascending, then a stable sort
+    # k scores per row by index: `scores[rows]` would copy every row whole
+    order = torch.sort(scores[rows.unsqueeze(1), items], dim=1, descending=True,
+                       stable=True).indices
+    out[rows] = items.gather(1, order)
 
 
 def _ranked_full(scores: torch.Tensor, perm: torch.Tensor, k: int) -> torch.Tensor:

@@ -98,6 +98,8 @@ def test_ranked_fast_path_equals_the_full_stable_sort(seed: int) -> None:
     s[8:12][torch.rand(4, n, generator=g) < 0.6] = -torch.inf
     s[12, 5] = float("nan")
     s[13, :3] = s[13].max() + 1  # a three-way tie at the top, then distinct
+    s[14:18] = torch.where(s[14:18] > 1.2, s[14:18], torch.zeros(()))  # few above a tied 0
+    s[18, :] = torch.where(s[18] < 0, -torch.inf, 0.0)  # only ties and masks
     perm = tie_order(n)
     for k in (1, 2, 5, 10, n // 4, n // 4 + 1, n):
         want = perm[torch.sort(s[:, perm], dim=1, descending=True, stable=True).indices[:, :k]]
