@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from cure4rec.leaderboard.build import (
@@ -118,7 +119,10 @@ def _table(section: Section, metrics: list[str], model: str) -> list[str]:
     head = "".join(f'<th title="{e(m)}: {e(section.directions[m])}">'
                    f'{e(m.split(".", 1)[1])} '
                    f'{ARROWS[section.directions[m]]}</th>' for m in metrics)
-    best = {m: best_rows(section, m) for m in metrics}
+    idx = [i for i, r in enumerate(section.rows) if r.model == model]
+    # the best of this table: among the rows of `model` (as the headline tables mark it)
+    own = replace(section, rows=tuple(section.rows[i] for i in idx))
+    best = {m: {idx[j] for j in best_rows(own, m)} for m in metrics}
 
     def cells(i: int) -> list[str]:
         out = []
@@ -128,7 +132,6 @@ def _table(section: Section, metrics: list[str], model: str) -> list[str]:
                        f"{e(format_stat(section.rows[i].values[m]))}</td>")
         return out
 
-    idx = [i for i, r in enumerate(section.rows) if r.model == model]
     return ['<table class="sortable">',
             f'<thead><tr><th class="l">method</th><th>n</th>{head}</tr></thead>',
             *_grouped_body(section, cells, idx), "</table>"]

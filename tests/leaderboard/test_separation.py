@@ -48,3 +48,23 @@ def test_calibrated_target_is_zero_and_separation_uses_distances() -> None:
     assert best_rows(s, m) == {2}
     tie = _section(m, "target", {"x": [0.1, -0.1, 0.0], "y": [-0.1, 0.1, 0.0]})
     assert best_rows(tie, m) == set()
+
+
+def test_html_detail_table_marks_the_best_of_its_own_model() -> None:
+    # Two models in one section: the detail table of each model marks the best of its own
+    # rows (as the headline tables do), not the section-wide winner. Here WMF's rows are all
+    # above BPR's, so a section-wide best would leave BPR's table without any bold.
+    from cure4rec.leaderboard.render_html import _table
+
+    m = "utility.ndcg@20"
+    rows = tuple(Row(model, name, "method", (0, 1, 2), {m: _stat(v, 3)})
+                 for model, name, v in (("bpr", "a", [0.30, 0.31, 0.29]),
+                                        ("bpr", "b", [0.20, 0.21, 0.19]),
+                                        ("wmf", "a", [0.50, 0.51, 0.49]),
+                                        ("wmf", "b", [0.40, 0.41, 0.39])))
+    sec = Section("t", "k", (0, 1, 2), (m,), {m: "higher"}, rows)
+    assert best_rows(sec, m) == {2}
+    for model, winner in (("bpr", "0.3000"), ("wmf", "0.5000")):
+        html = "\n".join(_table(sec, [m], model))
+        bold = [c for c in html.split("<td") if 'class="best"' in c]
+        assert len(bold) == 1 and winner in bold[0], (model, html)
