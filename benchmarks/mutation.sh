@@ -38,8 +38,8 @@ declare -A TESTS=(
   [metrics/unlearning_mia]="tests/metrics/test_mia.py"
   [metrics/attribute_attack]="tests/fairness/test_attack.py tests/fairness/test_attack_known.py"
   [runner/records]="tests/runner/test_records.py tests/runner/test_records_fields.py tests/runner/test_torn_write.py tests/runner/test_resume_hash.py tests/robustness/test_robust_results.py tests/runner/test_records_mutants.py"
-  [methods/sharded]="tests/methods/test_sharded.py"
-  [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py"
+  [methods/sharded]="tests/methods/test_sharded.py tests/methods/test_sharded_mutants.py"
+  [leaderboard/build]="tests/leaderboard/test_leaderboard.py tests/leaderboard/test_build_sections.py tests/leaderboard/test_separation.py tests/leaderboard/test_cite.py tests/leaderboard/test_build_mutants.py"
 )
 ORDER=(metrics/ranking metrics/fairness metrics/difficulty metrics/recovery metrics/efficiency
        metrics/catalog metrics/calibrated metrics/completeness metrics/mia metrics/unlearning_mia

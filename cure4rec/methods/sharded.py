@@ -360,15 +360,17 @@ class ShardedMethod(UnlearningMethod):
         This is what non-strict unlearning equals by construction; it is *not* A(D − D_f)
         when the partition was computed on D (RecEraser / UltraRE default). The conformance
         kit judges exactness against `learn(D − D_f)` instead, never against this.
+        Validation is what `unlearn` retrains with: without a deleted user's pairs.
         """
+        valid = request.retained_valid(state.valid)
         if self.strict:
-            return self.learn(request.retained(state.train), ctx, state.valid).model
+            return self.learn(request.retained(state.train), ctx, valid).model
         part: Partition = state.extra["partition"]
         if part.axis == "interaction":
             part = replace(part, labels=part.labels[~state.train.isin(request.forget)])
         twin = copy.copy(self)
         twin.fixed_partition = part
-        return twin.learn(request.retained(state.train), ctx, state.valid).model
+        return twin.learn(request.retained(state.train), ctx, valid).model
 
 
 def _aggregators() -> dict[str, type]:
