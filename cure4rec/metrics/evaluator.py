@@ -18,7 +18,9 @@ order (never by item index), N references on disjoint seed paths.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,10 +101,25 @@ class EvaluatorConfig:
 
 @dataclass
 class CellResult:
-    """Flat metrics (`aspect.name` → float) and JSON-able info (group sizes, config...)."""
+    """Flat metrics (`aspect.name` → float) and JSON-able info (group sizes, config...).
+
+    `phase_cpu_s`: process CPU seconds of each evaluation phase (``utility``, ``calibrated``,
+    ``completeness``, ``attacks``...), where the evaluation's time went; not a metric.
+    """
 
     metrics: dict[str, float]
     info: dict[str, Any] = field(default_factory=dict)
+    phase_cpu_s: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _phase(spent: dict[str, float], name: str) -> Iterator[None]:
+    """Add the enclosed block's process CPU seconds to ``spent[name]``."""
+    c0 = time.process_time()
+    try:
+        yield
+    finally:
+        spent[name] = spent.get(name, 0.0) + time.process_time() - c0
 
 
 def ranking_history(fs: Any, mode: str = "standard") -> Interactions:
@@ -210,41 +227,49 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                           f"got {len(references)}")
     ctx = ctx.child("evaluate")
     forget: Interactions = fs.request.forget
-    groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
-                         cfg.neighbours_k)
-    hist = ranking_history(fs, cfg.mode)
-    metrics, res = _utility(unlearned, hist, fs.test, cfg, "utility.")
-    if fs.request.kind != "attribute":  # nothing deleted: no forget set, no neighbours
-        nb = res.restrict(groups.neighbours)
-        metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
-    if len(fs.holdout_test):
-        metrics.update(_utility(unlearned, hist, fs.holdout_test, cfg,
-                                "utility.forgotten.")[0])
-    metrics.update(_fairness(res, fs.retain, ctx, cfg, shard_of_user))
+    spent: dict[str, float] = {}
+    with _phase(spent, "utility"):
+        groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
+                             cfg.neighbours_k)
+        hist = ranking_history(fs, cfg.mode)
+        metrics, res = _utility(unlearned, hist, fs.test, cfg, "utility.")
+        if fs.request.kind != "attribute":  # nothing deleted: no forget set, no neighbours
+            nb = res.restrict(groups.neighbours)
+            metrics.update({f"utility.neighbours.{k}": v for k, v in nb.means().items()})
+        if len(fs.holdout_test):
+            metrics.update(_utility(unlearned, hist, fs.holdout_test, cfg,
+                                    "utility.forgotten.")[0])
+    with _phase(spent, "fairness"):
+        metrics.update(_fairness(res, fs.retain, ctx, cfg, shard_of_user))
     metrics.update(_efficiency(learn_timing, unlearn_timing, retrain_timing, stream_timings))
     info: dict[str, Any] = {"mode": cfg.mode, "evaluator": config_to_dict(cfg),
                             "groups": {g: int(len(u)) for g, u in groups.items()},
                             "n_stream_requests": len(stream_timings or ())}
     if cfg.completeness and cfg.calibrated and len(forget):
-        metrics.update(calibrated_metrics(fs, original, unlearned, references,
-                                          {} if cache is None else cache))
+        with _phase(spent, "calibrated"):
+            metrics.update(calibrated_metrics(fs, original, unlearned, references,
+                                              {} if cache is None else cache))
     if cfg.completeness and len(forget):
-        comp, per_group = completeness_metrics(
-            unlearned, references, groups, fs.retain, forget, cfg.completeness_k, cfg.rbo_p,
-            cfg.js_tau, original, cache)
-        metrics.update({f"completeness.{k}": v for k, v in comp.items()})
+        with _phase(spent, "completeness"):
+            comp, per_group = completeness_metrics(
+                unlearned, references, groups, fs.retain, forget, cfg.completeness_k,
+                cfg.rbo_p, cfg.js_tau, original, cache)
+            metrics.update({f"completeness.{k}": v for k, v in comp.items()})
         if cfg.difficulty:
-            info["difficulty"] = _strata(metrics, per_group["forgotten"], original, fs.train,
-                                         ctx, cfg.difficulty)
+            with _phase(spent, "difficulty"):
+                info["difficulty"] = _strata(metrics, per_group["forgotten"], original,
+                                             fs.train, ctx, cfg.difficulty)
     if fs.request.kind == "attribute" and cfg.completeness:
-        metrics.update(_attribute_attacks(fs, {"": unlearned, ".original": original}, ctx,
-                                          cfg, info, {} if cache is None else cache))
+        with _phase(spent, "attribute_attacks"):
+            metrics.update(_attribute_attacks(fs, {"": unlearned, ".original": original}, ctx,
+                                              cfg, info, {} if cache is None else cache))
     if cfg.mia and len(forget):
         template = references[0] if attack_template is None else attack_template
-        metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
-                                {} if cache is None else cache))
+        with _phase(spent, "attacks"):
+            metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
+                                    {} if cache is None else cache))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
-    return CellResult(metrics, info)
+    return CellResult(metrics, info, spent)
 
 
 def calibrated_metrics(fs: Any, original: object, unlearned: object,

@@ -220,7 +220,8 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     method = make_method(spec.method["name"], mspec, spec.method["config"],
                          regularizers=regularizers_of(spec))
-    ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
+    with measure() as refs_t:  # the method's own-algorithm references, if it has them
+        ref_kind, refs_used = _references_for(spec, method, fs, ctx, refs)
     state = (shared_state(method, fs, ctx, original, timings["original_fit"])
              or learned_state(spec, method, fs, ctx))
     stream_timings = None
@@ -248,7 +249,9 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
     # Opt-in (evaluator.recovery): the functional shilling test, learned and unlearned anew.
     metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict(),
-               "evaluate": eval_t.as_dict()}
+               "evaluate": eval_t.as_dict(), "evaluate_phases_cpu_s": dict(cell.phase_cpu_s)}
+    if ref_kind == "method":
+        timings["method_references"] = refs_t.as_dict()
     from cure4rec.runner.provenance import method_provenance
 
     info = {**cell.info, "reference_kind": ref_kind, "n_references": len(refs_used),

@@ -120,6 +120,9 @@ def test_exact_sharded_methods_are_judged_against_their_own_algorithm(recipe_dir
     assert sisa["info"]["reference_kind"] == "method"
     assert retrain["info"]["reference_kind"] == "retrain"
     assert sisa["info"]["n_references"] == retrain["info"]["n_references"] == 3
+    # the own-algorithm references are learned in the cell, and their cost is recorded
+    assert sisa["timings"]["method_references"]["cpu_s"] > 0
+    assert "method_references" not in retrain["timings"]
     # SISA is exact: against its own algorithm its neighbours' rankings sit at seed noise
     assert 0.5 < sisa["metrics"]["completeness.topk_overlap_ratio.neighbours"] < 1.6
     forced = {**cells["sisa"].references, "kind": "retrain"}

@@ -55,4 +55,11 @@ def test_records_carry_the_protocol_and_the_methods_own_original(recipe_dir: Pat
     a, b = recs["retrain"]["metrics"], recs["finetune"]["metrics"]
     assert a["completeness.calibrated.original"] == b["completeness.calibrated.original"] > 0.5
     assert np.isfinite(a["completeness.calibrated"]) and a["completeness.calibrated.n_references"] == 3
-    assert "evaluate" in recs["retrain"]["timings"]
+    t = recs["retrain"]["timings"]
+    assert "evaluate" in t and "method_references" not in t  # plain retrains: group's refs
+    # where the evaluation's CPU went: its phases, which lie inside the measured evaluate
+    phases = t["evaluate_phases_cpu_s"]
+    assert {"utility", "fairness", "calibrated", "completeness"} <= set(phases)
+    assert "attacks" not in phases  # mia: false
+    assert min(phases.values()) >= 0
+    assert sum(phases.values()) <= t["evaluate"]["cpu_s"] + 1e-3
