@@ -8,6 +8,10 @@ together with the training time, so a cell that reuses one still reports its ret
 Pool workers share the folder: an entry is looked up, trained and stored under an exclusive
 `flock` on `<hash>.lock`, so two workers that need the same model at the same time (the
 first cells of a group start together) train it once — the second waits and loads it.
+`cached_models` fetches a group's models (the original and the N references) passing over
+the entries another worker is training right now and coming back to them last, so two
+workers that start the same group train different references at the same time instead
+of one training all N while the other waits (measured: docs/benchmarks.md).
 
 Learned states of methods that can store theirs (`learned_blob`: the sharded methods' K
 sub-models, checkpoints, partition and aggregator) are cached the same way
@@ -21,7 +25,7 @@ import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,24 +78,33 @@ def to_device(model: Recommender, device: str) -> Recommender:
 
 
 @contextmanager
-def _entry_lock(path: Path | None) -> Iterator[None]:
-    """Exclusive `flock` on `<entry>.lock` (released by the OS if the holder dies)."""
+def _entry_lock(path: Path | None, blocking: bool = True) -> Iterator[bool]:
+    """Exclusive `flock` on `<entry>.lock` (released by the OS if the holder dies); yields
+    whether it is held (False only when not `blocking` and another holder has it)."""
     if path is None:
-        yield
+        yield True
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
-def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: ModelSpec,
-                 train: Callable[[], Recommender], device: str = "cpu"
-                 ) -> tuple[Recommender, Timing]:
-    """Load the model stored under `key`, or train it with `train()` and store it (under
-    the entry's lock: concurrent callers train it once)."""
+#: one model to fetch: (cache key, how to build it, how to train it)
+ModelJob = tuple[str, ModelSpec, Callable[[], Recommender]]
+
+
+def _cached_model(cache_dir: str | os.PathLike[str] | None, job: ModelJob, device: str,
+                  blocking: bool) -> tuple[Recommender, Timing] | None:
+    key, spec, train = job
     path = Path(cache_dir) / f"{key}.pt" if cache_dir else None
-    with _entry_lock(path):
+    with _entry_lock(path, blocking) as held:
+        if not held:
+            return None
         if path is not None and path.is_file():
             hit = _load(path, spec, device)
             if hit is not None:
@@ -102,6 +115,30 @@ def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: Model
         if path is not None:
             _save(path, model, t)
     return model, t
+
+
+def cached_model(cache_dir: str | os.PathLike[str] | None, key: str, spec: ModelSpec,
+                 train: Callable[[], Recommender], device: str = "cpu"
+                 ) -> tuple[Recommender, Timing]:
+    """Load the model stored under `key`, or train it with `train()` and store it (under
+    the entry's lock: concurrent callers train it once)."""
+    got = _cached_model(cache_dir, (key, spec, train), device, blocking=True)
+    assert got is not None  # a blocking lock is always held
+    return got
+
+
+def cached_models(cache_dir: str | os.PathLike[str] | None, jobs: Sequence[ModelJob],
+                  device: str = "cpu") -> list[tuple[Recommender, Timing]]:
+    """`cached_model` of every job, returned in the jobs' order.
+
+    A first pass takes every entry no other process holds (loading or training it); the
+    entries held elsewhere — being trained by another worker — are waited for and loaded
+    in a second pass. Each model is trained from its own job alone (its own seed path),
+    so which worker trains it, and in which order, does not change it.
+    """
+    out = [_cached_model(cache_dir, job, device, blocking=False) for job in jobs]
+    return [got if got is not None else cached_model(cache_dir, *job, device)
+            for got, job in zip(out, jobs)]
 
 
 def cached_state(cache_dir: str | os.PathLike[str] | None, key: str, method: Any,

@@ -20,7 +20,7 @@ from cure4rec.config import canonical_json
 from cure4rec.context import RunContext
 from cure4rec.metrics.efficiency import Timing, measure
 from cure4rec.models.base import ModelSpec, Recommender
-from cure4rec.runner.cache import cached_model, cached_state, model_key
+from cure4rec.runner.cache import ModelJob, cached_models, cached_state, model_key
 from cure4rec.runner.cells import CellSpec, spec_from_dict
 from cure4rec.runner.records import make_record
 
@@ -81,8 +81,8 @@ def _fit(spec: ModelSpec, train: Any, valid: Any, ctx: RunContext,
         return fit_with(spec.build(), train, valid, ctx, [f(train, ctx) for f in regs])
 
 
-def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommender, Timing]:
-    """The model trained on the full train set (cached by content hash).
+def original_job(spec: CellSpec, fs: Any, ctx: RunContext) -> ModelJob:
+    """The model trained on the full train set, as a cache job (`cached_models`).
 
     Keyed by the train set's hash, not the forget split's: the core/random/edge cells of
     one data split share a single original model.
@@ -91,13 +91,13 @@ def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommende
     key = model_key("original", fs.train.content_sha256(), spec.model, spec.seed,
                     spec.fairness, spec.device)
     regs = regularizers_of(spec)
-    return cached_model(spec.cache_dir, key, mspec,
-                        lambda: _fit(mspec, fs.train, fs.full_valid, ctx.child("original"), regs),
-                        spec.device)
+    return key, mspec, functools.partial(_fit, mspec, fs.train, fs.full_valid,
+                                         ctx.child("original"), regs)
 
 
-def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
-    """Retrain-from-scratch references on the retain set, one per reference index (cached).
+def reference_jobs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[ModelJob]:
+    """Retrain-from-scratch references on the retain set, one per reference index, as
+    cache jobs (`cached_models`).
 
     Seed path as in `cure4rec.methods.retrain.retrain_references`: the cell's root seed and
     the path ``retrain-reference/<j>``, so references of different cell seeds are disjoint
@@ -107,15 +107,24 @@ def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recomme
 
     mspec = ModelSpec(spec.model["name"], spec.model["config"])
     regs = regularizers_of(spec)
-    out = []
+    out: list[ModelJob] = []
     for j in range(int(spec.references.get("retrain_seeds", 8))):
         key = model_key(f"retrain-ref/{j}", fs.sha256, spec.model, spec.seed, spec.fairness,
                         spec.device)
         sctx = reference_context(ctx, "retrain-reference", j)
-        out.append(cached_model(spec.cache_dir, key, mspec,
-                                functools.partial(_fit, mspec, fs.retain, fs.valid, sctx, regs),
-                                spec.device))
+        out.append((key, mspec, functools.partial(_fit, mspec, fs.retain, fs.valid, sctx,
+                                                  regs)))
     return out
+
+
+def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommender, Timing]:
+    """The model trained on the full train set (cached by content hash: `original_job`)."""
+    return cached_models(spec.cache_dir, [original_job(spec, fs, ctx)], spec.device)[0]
+
+
+def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
+    """The retrain references of `fs` (cached by content hash: `reference_jobs`)."""
+    return cached_models(spec.cache_dir, reference_jobs(spec, fs, ctx), spec.device)
 
 
 # Original, references and fitted attack shadows of the last few cell groups (same forget
@@ -133,7 +142,12 @@ def group_models(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[
                           "fairness": spec.fairness, "references": spec.references,
                           "cache": spec.cache_dir, "device": spec.device})
     if key not in _GROUPS:
-        _GROUPS[key] = (original_model(spec, fs, ctx), retrain_refs(spec, fs, ctx), {})
+        # one pass over the original and the references: workers starting the same group
+        # train different ones side by side (`cached_models`)
+        first, *refs = cached_models(spec.cache_dir, [original_job(spec, fs, ctx),
+                                                      *reference_jobs(spec, fs, ctx)],
+                                     spec.device)
+        _GROUPS[key] = (first, refs, {})
         while len(_GROUPS) > _MAX_GROUPS:
             _GROUPS.popitem(last=False)
     _GROUPS.move_to_end(key)
