@@ -32,9 +32,11 @@ def _board(tmp_path: Path) -> Path:
 
 def _outside(board: Path, *, protocol: str | None = None, lift: bool = False) -> list[dict]:
     """An outside method's records: the committed `retrain` method rows of BPR on the random
-    split, re-labelled as `mylab.forget:Forget` (card `myforget`), utility lowered."""
+    split of ML-100K (3 seeds), re-labelled as `mylab.forget:Forget` (card `myforget`),
+    utility lowered."""
     base = [r for r in load_records(find_records(board / "records"))
             if r["kind"] == "method" and r["cell"]["method"]["name"] == "retrain"
+            and r["cell"]["dataset"]["name"] == "ml-100k"
             and r["cell"]["model"]["name"] == "bpr"
             and r["cell"]["forget"]["strategy"] == "random"]
     assert len(base) == 3
