@@ -40,7 +40,6 @@ class _Split:
 
 def main() -> None:
     from cure4rec.data.load import load_dataset, split_dataset
-    from cure4rec.methods.base import make_method
     from cure4rec.runner.recipe import load_recipe
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,6 +62,17 @@ def main() -> None:
         return res
 
     TorchRecommender.fit = recording_fit  # type: ignore[method-assign]
+    try:
+        run(a, configs, split, hist, fits)
+    finally:
+        TorchRecommender.fit = plain_fit  # type: ignore[method-assign]
+
+
+def run(a: argparse.Namespace, configs: dict[str, dict[str, Any]], split: Any, hist: Any,
+        fits: list[FitResult]) -> None:
+    """Learn SISA under each budget and print its row (`fits` collects the shard fits)."""
+    from cure4rec.methods.base import make_method
+
     print(f"ml-1m-cure4rec split {split.sha256[:12]}: train {len(split.train)}; SISA, "
           f"K = {a.shards}, one thread")
     print("| model | epoch cap | shards at the cap, best there | epochs run (best) per shard | "
@@ -83,7 +93,6 @@ def main() -> None:
             best = sum(f.best_valid or 0.0 for f in fits) / max(len(fits), 1)
             print(f"| {name} | {cap} | {at_cap}/{len(fits)} | {runs} | {best:.4f} | "
                   f"{ndcg:.4f} | {cpu:.0f} |", flush=True)
-    TorchRecommender.fit = plain_fit  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

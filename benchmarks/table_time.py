@@ -62,7 +62,6 @@ def breakdown(records: list[tuple[float, dict[str, Any]]]) -> dict[str, dict[str
         if rec["kind"] != "method":
             continue
         method = json.dumps(c["method"], sort_keys=True)
-        name = c["method"]["name"]
         # single-model methods share the original (learn = the original's fit, not re-run);
         # sharded ones learn once per data split (cached)
         if "learn" in t and (model, method, data) not in learned and t["learn"] != t.get(
@@ -75,7 +74,6 @@ def breakdown(records: list[tuple[float, dict[str, Any]]]) -> dict[str, dict[str
                 b["own-algorithm references"] += cpu(t, "method_references")
             else:
                 b["own-algorithm references not recorded"] += 1
-                b[f"cells without method_references ({name})"] += 1
         ev = cpu(t, "evaluate")
         phases = t.get("evaluate_phases_cpu_s")
         if phases is None:

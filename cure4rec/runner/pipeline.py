@@ -117,16 +117,6 @@ def reference_jobs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[ModelJob]:
     return out
 
 
-def original_model(spec: CellSpec, fs: Any, ctx: RunContext) -> tuple[Recommender, Timing]:
-    """The model trained on the full train set (cached by content hash: `original_job`)."""
-    return cached_models(spec.cache_dir, [original_job(spec, fs, ctx)], spec.device)[0]
-
-
-def retrain_refs(spec: CellSpec, fs: Any, ctx: RunContext) -> list[tuple[Recommender, Timing]]:
-    """The retrain references of `fs` (cached by content hash: `reference_jobs`)."""
-    return cached_models(spec.cache_dir, reference_jobs(spec, fs, ctx), spec.device)
-
-
 # Original, references and fitted attack shadows of the last few cell groups (same forget
 # split, model, seed, settings), so the methods of a group reuse them instead of reloading
 # and refitting. The evaluator keys its shadow cache by the reference object, so the same
