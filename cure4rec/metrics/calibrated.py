@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.stats import t as student_t
 
@@ -74,24 +75,33 @@ def forget_percentiles(model: object, pairs: Interactions, history: Interactions
         rows = np.flatnonzero(np.isin(pairs.user, b))
         local = torch.from_numpy(np.searchsorted(b, pairs.user[rows]))
         items = torch.from_numpy(pairs.item[rows].astype(np.int64))
-        cand = torch.ones(s.shape, dtype=torch.bool)
-        if hist is not None:
-            sub = hist[b]
-            r = np.repeat(np.arange(len(b)), np.diff(sub.indptr))
-            cand[torch.from_numpy(r), torch.from_numpy(sub.indices.astype(np.int64))] = False
-        cand[local, items] = True
-        own = s[local, items]
-        if bool(torch.isfinite(s).all()):
-            out[rows] = _sorted_percentiles(s, cand, local, own)
-            continue
-        chunk = max(1, max_elements // max(s.shape[1], 1))  # inf / NaN scores: by definition
-        for c in range(0, len(rows), chunk):
-            sl = slice(c, c + chunk)
-            srow, crow, o = s[local[sl]], cand[local[sl]], own[sl, None]
-            below = ((srow < o) & crow).sum(1).to(torch.float64)
-            tied = ((srow == o) & crow).sum(1).to(torch.float64) - 1
-            n = (crow.sum(1) - 1).clamp(min=1).to(torch.float64)
-            out[rows[sl]] = ((below + 0.5 * tied) / n).numpy()
+        out[rows] = batch_percentiles(s, local, items, hist, b, max_elements)
+    return out
+
+
+def batch_percentiles(s: torch.Tensor, local: torch.Tensor, items: torch.Tensor,
+                      hist: sp.csr_matrix | None, users: np.ndarray,
+                      max_elements: int = 8_000_000) -> np.ndarray:
+    """`forget_percentiles` of one batch: `s` the float64 scores of `users` (rows), the
+    pairs given as (row `local`, column `items`), `hist` the history matrix or None."""
+    cand = torch.ones(s.shape, dtype=torch.bool)
+    if hist is not None:
+        sub = hist[users]
+        r = np.repeat(np.arange(len(users)), np.diff(sub.indptr))
+        cand[torch.from_numpy(r), torch.from_numpy(sub.indices.astype(np.int64))] = False
+    cand[local, items] = True
+    own = s[local, items]
+    if bool(torch.isfinite(s).all()):
+        return _sorted_percentiles(s, cand, local, own)
+    out = np.zeros(len(local))
+    chunk = max(1, max_elements // max(s.shape[1], 1))  # inf / NaN scores: by definition
+    for c in range(0, len(local), chunk):
+        sl = slice(c, c + chunk)
+        srow, crow, o = s[local[sl]], cand[local[sl]], own[sl, None]
+        below = ((srow < o) & crow).sum(1).to(torch.float64)
+        tied = ((srow == o) & crow).sum(1).to(torch.float64) - 1
+        n = (crow.sum(1) - 1).clamp(min=1).to(torch.float64)
+        out[sl] = ((below + 0.5 * tied) / n).numpy()
     return out
 
 
@@ -210,14 +220,24 @@ class ReferenceStats:
     @classmethod
     def build(cls, references: Sequence[object], forget: Interactions,
               history: Interactions | None, unit: str) -> ReferenceStats:
-        refs = np.stack([example_stats(forget_percentiles(m, forget, history), forget, unit)
-                         for m in references])
+        return cls.from_percentiles([forget_percentiles(m, forget, history) for m in references],
+                                    forget, unit)
+
+    @classmethod
+    def from_percentiles(cls, percentiles: Sequence[np.ndarray], forget: Interactions,
+                         unit: str) -> ReferenceStats:
+        """`build` from the references' `forget_percentiles` (computed once for both units)."""
+        refs = np.stack([example_stats(p, forget, unit) for p in percentiles])
         return cls(unit, refs, null_scores(refs))
 
     def score(self, model: object, forget: Interactions, history: Interactions | None
               ) -> CalibratedScore:
-        vals = example_stats(forget_percentiles(model, forget, history), forget, self.unit)
-        return calibrate(vals, self.refs, self.null)
+        return self.score_percentiles(forget_percentiles(model, forget, history), forget)
+
+    def score_percentiles(self, percentiles: np.ndarray, forget: Interactions
+                          ) -> CalibratedScore:
+        """`score` from the model's `forget_percentiles`."""
+        return calibrate(example_stats(percentiles, forget, self.unit), self.refs, self.null)
 
 
 def candidate_history(fs: object) -> Interactions:

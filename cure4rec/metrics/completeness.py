@@ -40,6 +40,7 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.batching import users_per_batch
 from cure4rec.metrics.calibrated import forget_percentiles
+from cure4rec.metrics.memo import PassMemo, memo_or_new
 from cure4rec.metrics.ranking import _masked_scores, ranked
 
 EPS = 1e-12
@@ -225,21 +226,27 @@ def group_distances(unlearned: object, references: Sequence[object], users: np.n
 
 
 def forgotten_rank(unlearned: object, references: Sequence[object], forget: Interactions,
-                   original: object | None = None) -> dict[str, float]:
+                   original: object | None = None, memo: PassMemo | None = None
+                   ) -> dict[str, float]:
     """Mean percentile of the forgotten pairs per model and the retrain-normalised distance.
 
     Ratio = mean_j W1(unlearned, r_j) / mean_{a<b} W1(r_a, r_b) over the distributions of
     the forgotten pairs' percentiles; `forgotten_rank.retrain` is the references' mean.
     """
-    pu = pair_percentiles(unlearned, forget)
-    pr = [pair_percentiles(m, forget) for m in references]
+    memo = memo_or_new(memo)
+
+    def pct(m: object) -> np.ndarray:
+        return memo.get("forgotten-rank", m, lambda: pair_percentiles(m, forget))
+
+    pu = pct(unlearned)
+    pr = [pct(m) for m in references]
     num = float(np.mean([wasserstein_distance(pu, q) for q in pr]))
     den = float(np.mean([wasserstein_distance(pr[a], pr[b]) for a, b in _pairs(len(pr))]))
     out = {"forgotten_rank": float(pu.mean()),
            "forgotten_rank.retrain": float(np.mean([q.mean() for q in pr])),
            "forgotten_rank_ratio": _ratio(num, den)}
     if original is not None:
-        po = float(pair_percentiles(original, forget).mean())
+        po = float(pct(original).mean())
         out["forgotten_rank.original"] = po
         out.update(rank_lift(float(pu.mean()), [float(q.mean()) for q in pr], po))
     return out
@@ -282,7 +289,7 @@ def _raw(d: np.ndarray, dist: str) -> float:
 def completeness_metrics(unlearned: object, references: Sequence[object], groups: UserGroups,
                          retain: Interactions, forget: Interactions, k: int = 20,
                          p: float = 0.9, tau: float = 1.0, original: object | None = None,
-                         cache: dict[Any, Any] | None = None
+                         cache: dict[Any, Any] | None = None, memo: PassMemo | None = None
                          ) -> tuple[dict[str, float], dict[str, GroupDistances]]:
     """The retrain-referenced diagnostics (keys without the aspect prefix; not the headline,
     which is `cure4rec.metrics.calibrated`)."""
@@ -295,5 +302,5 @@ def completeness_metrics(unlearned: object, references: Sequence[object], groups
             out[f"{dist}_ratio.{name}"] = gd.ratio(dist)
             out[f"{dist}.{name}"] = _raw(gd.unlearned[dist], dist)
             out[f"{dist}.seed.{name}"] = _raw(gd.seed[dist], dist)
-    out.update(forgotten_rank(unlearned, references, forget, original))
+    out.update(forgotten_rank(unlearned, references, forget, original, memo))
     return out, per_group

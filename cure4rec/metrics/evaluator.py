@@ -32,10 +32,16 @@ from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics import fairness as fair
 from cure4rec.metrics.attribute_attack import ATTACKERS, CHEAP_ATTACKERS, attribute_attack
-from cure4rec.metrics.calibrated import ReferenceStats, candidate_history, headline_unit
+from cure4rec.metrics.calibrated import (
+    ReferenceStats,
+    candidate_history,
+    forget_percentiles,
+    headline_unit,
+)
 from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, user_groups
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
+from cure4rec.metrics.memo import PassMemo, memo_or_new
 from cure4rec.metrics.mia import mio, run_mia, train_user_attack
 from cure4rec.metrics.ranking import MODES, RankingResult, evaluate_ranking
 from cure4rec.metrics.recovery import recovery_metrics
@@ -228,6 +234,9 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
     ctx = ctx.child("evaluate")
     forget: Interactions = fs.request.forget
     spent: dict[str, float] = {}
+    cache = {} if cache is None else cache
+    # per-model passes over the forgotten pairs, once each; the group's models' for every cell
+    memo = PassMemo(cache, (original, *references))
     with _phase(spent, "utility"):
         groups = user_groups(fs.retain, forget, fs.request.users, ctx.child("groups").rng(),
                              cfg.neighbours_k)
@@ -247,13 +256,13 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                             "n_stream_requests": len(stream_timings or ())}
     if cfg.completeness and cfg.calibrated and len(forget):
         with _phase(spent, "calibrated"):
-            metrics.update(calibrated_metrics(fs, original, unlearned, references,
-                                              {} if cache is None else cache))
+            metrics.update(calibrated_metrics(fs, original, unlearned, references, cache,
+                                              memo))
     if cfg.completeness and len(forget):
         with _phase(spent, "completeness"):
             comp, per_group = completeness_metrics(
                 unlearned, references, groups, fs.retain, forget, cfg.completeness_k,
-                cfg.rbo_p, cfg.js_tau, original, cache)
+                cfg.rbo_p, cfg.js_tau, original, cache, memo)
             metrics.update({f"completeness.{k}": v for k, v in comp.items()})
         if cfg.difficulty:
             with _phase(spent, "difficulty"):
@@ -262,27 +271,35 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
     if fs.request.kind == "attribute" and cfg.completeness:
         with _phase(spent, "attribute_attacks"):
             metrics.update(_attribute_attacks(fs, {"": unlearned, ".original": original}, ctx,
-                                              cfg, info, {} if cache is None else cache))
+                                              cfg, info, cache))
     if cfg.mia and len(forget):
         template = references[0] if attack_template is None else attack_template
         with _phase(spent, "attacks"):
             metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
-                                    {} if cache is None else cache))
+                                    cache, memo))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
     return CellResult(metrics, info, spent)
 
 
 def calibrated_metrics(fs: Any, original: object, unlearned: object,
-                       references: Sequence[object], cache: dict[Any, Any]) -> dict[str, float]:
+                       references: Sequence[object], cache: dict[Any, Any],
+                       memo: PassMemo | None = None) -> dict[str, float]:
     """``completeness.calibrated*``: the headline score, its z / p / noise / verdict, the
     same for the method's original (`.original`) and the pair-level variant (`_pairs`).
 
     Candidates exclude the retained history and the validation pairs (as for utility, minus
     the forgotten pairs themselves). The references' statistics are computed once per group
-    (`cache`; the entry holds the reference objects, so their ids stay valid).
+    (`cache`; the entry holds the reference objects, so their ids stay valid); each model's
+    percentiles once for both units (`memo`).
     """
     forget: Interactions = fs.request.forget
     hist = candidate_history(fs)
+    memo = memo_or_new(memo)
+
+    def pct(m: object) -> np.ndarray:
+        return memo.get("calibrated-percentiles", m,
+                        lambda: forget_percentiles(m, forget, hist))
+
     out: dict[str, float] = {}
     units = [(headline_unit(fs.request.kind), "completeness.calibrated")]
     if units[0][0] != "pairs":
@@ -291,12 +308,13 @@ def calibrated_metrics(fs: Any, original: object, unlearned: object,
         key = ("calibrated", getattr(fs, "sha256", id(fs)), unit,
                tuple(id(r) for r in references))
         if key not in cache:
-            cache[key] = (tuple(references), ReferenceStats.build(references, forget, hist, unit))
+            cache[key] = (tuple(references), ReferenceStats.from_percentiles(
+                [pct(r) for r in references], forget, unit))
         stats: ReferenceStats = cache[key][1]
-        res = stats.score(unlearned, forget, hist)
+        res = stats.score_percentiles(pct(unlearned), forget)
         if prefix == "completeness.calibrated":
             out.update(res.as_metrics(prefix))
-            out[f"{prefix}.original"] = stats.score(original, forget, hist).score
+            out[f"{prefix}.original"] = stats.score_percentiles(pct(original), forget).score
             out[f"{prefix}.n_references"] = float(res.n_references)
         else:
             out.update({prefix: res.score, f"{prefix}.z": res.z, f"{prefix}.p": res.p})
@@ -441,7 +459,7 @@ def _shadows(fs: Any, template: object, ctx: RunContext, cfg: EvaluatorConfig,
 
 def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[object],
              template: object, ctx: RunContext, cfg: EvaluatorConfig,
-             cache: dict[Any, Any]) -> dict[str, float]:
+             cache: dict[Any, Any], memo: PassMemo | None = None) -> dict[str, float]:
     forget = fs.request.forget
     holdout = fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid) else fs.holdout_test
     mctx = ctx.child("mia")
@@ -449,10 +467,10 @@ def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[
                  or cfg.unlearning_mia else (None, None))
     raw = run_mia(original, unlearned, references, fs.train, fs.retain, forget, holdout,
                   mctx, cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs, cfg.mia_user_level,
-                  valid=fs.valid, attack=user)
+                  valid=fs.valid, attack=user, memo=memo)
     models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
     if unl is not None and len(holdout):
-        raw.update(unlearning_mia(unl, original, models, forget, holdout))
+        raw.update(unlearning_mia(unl, original, models, forget, holdout, memo))
     if cfg.mio and len(holdout):
         raw.update(mio(models, forget, holdout, ctx.child("mio")))
         if "mio_auc.unlearned" in raw:

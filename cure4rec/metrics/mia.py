@@ -36,6 +36,8 @@ from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.errors import ConfigError
 from cure4rec.metrics.batching import users_per_batch
+from cure4rec.metrics.calibrated import batch_percentiles
+from cure4rec.metrics.memo import PassMemo, memo_or_new
 from cure4rec.metrics.ranking import top_k
 
 FPRS: dict[str, float] = {"1fpr": 0.01, "0.1fpr": 0.001}
@@ -169,12 +171,19 @@ def train_user_attack(template: object, retain: Interactions, vec_train: Interac
 
 
 def user_mia(attack: UserAttack, models: dict[str, object], negative_model: object,
-             forget: Interactions, users: np.ndarray) -> dict[str, float]:
+             forget: Interactions, users: np.ndarray, memo: PassMemo | None = None
+             ) -> dict[str, float]:
     """AUC / TPR@1%, 0.1% FPR of forgotten users under each model vs under `negative_model`."""
-    neg = attack.member_scores(negative_model, forget, users)
+    memo = memo_or_new(memo)
+
+    def scores(m: object) -> np.ndarray:
+        return memo.get(("user-mia", id(attack)), m,
+                        lambda: attack.member_scores(m, forget, users))
+
+    neg = scores(negative_model)
     out: dict[str, float] = {}
     for name, m in models.items():
-        pos = attack.member_scores(m, forget, users)
+        pos = scores(m)
         put_stats(out, "mia", name, roc_stats(np.r_[np.ones(len(pos)), np.zeros(len(neg))],
                                               np.r_[pos, neg]))
     return out
@@ -206,13 +215,19 @@ def nonmember_pairs(forget: Interactions, holdout: Interactions, train: Interact
     return cand.subset(~cand.isin(train))
 
 
-def interaction_mia(models: dict[str, object], forget: Interactions, nonmembers: Interactions
-                    ) -> dict[str, float]:
+def interaction_mia(models: dict[str, object], forget: Interactions, nonmembers: Interactions,
+                    memo: PassMemo | None = None) -> dict[str, float]:
     """Score-based attack: forgotten pairs vs non-member pairs, per-user calibrated."""
+    memo = memo_or_new(memo)
+
+    def scores(m: object) -> np.ndarray:
+        return memo.get("interaction-mia", m, lambda: np.r_[
+            calibrated_pair_scores(m, forget), calibrated_pair_scores(m, nonmembers)])
+
     y = np.r_[np.ones(len(forget)), np.zeros(len(nonmembers))]
     out: dict[str, float] = {}
     for name, m in models.items():
-        s = np.r_[calibrated_pair_scores(m, forget), calibrated_pair_scores(m, nonmembers)]
+        s = scores(m)
         put_stats(out, "interaction_mia", name, roc_stats(y, s))
     return out
 
@@ -221,22 +236,23 @@ def run_mia(original: object, unlearned: object, references: Sequence[object],
             train: Interactions, retain: Interactions, forget: Interactions,
             holdout: Interactions, ctx: RunContext, k: int = 100, svd_dim: int = 64,
             shadow_epochs: int | None = None, user_level: bool = True, *,
-            valid: Interactions | None = None, attack: UserAttack | None = None
-            ) -> dict[str, float]:
+            valid: Interactions | None = None, attack: UserAttack | None = None,
+            memo: PassMemo | None = None) -> dict[str, float]:
     """Both attacks on original / unlearned / retrain (r0); plus gaps to the retrain value.
 
-    `attack` reuses a fitted `train_user_attack` (same split and context: identical result).
+    `attack` reuses a fitted `train_user_attack` (same split and context: identical result);
+    `memo` (`cure4rec.metrics.memo`) the per-model scores of the models it keeps.
     """
     models = {"original": original, "unlearned": unlearned, "retrain": references[0]}
     users = np.unique(forget.user)
     out = interaction_mia(models, forget, nonmember_pairs(forget, holdout, train,
-                                                          ctx.child("mia-pairs").rng()))
+                                                          ctx.child("mia-pairs").rng()), memo)
     out["interaction_mia_auc_gap"] = (out["interaction_mia_auc.unlearned"]
                                       - out["interaction_mia_auc.retrain"])
     if user_level:
         attack = attack or train_user_attack(references[0], retain, train, ctx, k, svd_dim,
                                              shadow_epochs, valid)
-        out.update(user_mia(attack, models, references[-1], forget, users))
+        out.update(user_mia(attack, models, references[-1], forget, users, memo))
         out["mia_shadow_auc"] = attack.shadow_auc
         out["mia_auc_gap"] = out["mia_auc.unlearned"] - out["mia_auc.retrain"]
     return out
@@ -253,13 +269,40 @@ def pair_z(model: object, pairs: Interactions, users: np.ndarray) -> np.ndarray:
         sd[np.searchsorted(users, pairs.user)], 1e-12)
 
 
+def pair_stats(model: object, pairs: Interactions, users: np.ndarray, batch_users: int = 512
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(`pair_percentiles`, `pair_z`) of `pairs` from one scoring pass per user batch.
+
+    `users` must be the pairs' users (sorted, unique), as in every caller: then the batches
+    are those of the two separate passes and the values are theirs bit for bit (tested);
+    otherwise the two passes are run.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    if not np.array_equal(np.unique(pairs.user), users):
+        from cure4rec.metrics.completeness import pair_percentiles
+
+        return pair_percentiles(model, pairs, batch_users), pair_z(model, pairs, users)
+    pct, cps = np.zeros(len(pairs)), np.zeros(len(pairs))
+    var = np.zeros(len(users))
+    batch_users = users_per_batch(batch_users)
+    for start in range(0, len(users), batch_users):
+        b = users[start:start + batch_users]
+        s = model.score(b).detach().to("cpu", torch.float64)  # type: ignore[attr-defined]
+        rows = np.flatnonzero(np.isin(pairs.user, b))
+        local = torch.from_numpy(np.searchsorted(b, pairs.user[rows]))
+        items = torch.from_numpy(pairs.item[rows].astype(np.int64))
+        pct[rows] = batch_percentiles(s, local, items, None, b)
+        var[start:start + len(b)] = s.var(1).numpy()
+        cps[rows] = (s - s.mean(1, keepdim=True))[local, items].numpy()
+    sd = np.sqrt(var)
+    return pct, cps / np.maximum(sd[np.searchsorted(users, pairs.user)], 1e-12)
+
+
 def set_features(model: object, pairs: Interactions, users: np.ndarray) -> np.ndarray:
     """Size-free statistics of the percentiles and z-scores of each user's item set."""
     import pandas as pd
 
-    from cure4rec.metrics.completeness import pair_percentiles
-
-    pct, z = pair_percentiles(model, pairs), pair_z(model, pairs, users)
+    pct, z = pair_stats(model, pairs, users)
     g = pd.DataFrame({"u": pairs.user, "p": pct, "z": z}).groupby("u")
     f = pd.concat([g.p.mean(), g.p.median(), g.p.quantile(0.25), g.p.min(), g.z.mean(),
                    g.z.quantile(0.75)], axis=1)

@@ -42,18 +42,26 @@ from sklearn.preprocessing import StandardScaler
 
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
-from cure4rec.metrics.completeness import pair_percentiles
-from cure4rec.metrics.mia import fit_shadow, pair_z, put_stats, roc_stats
+from cure4rec.metrics.memo import PassMemo, memo_or_new
+from cure4rec.metrics.mia import fit_shadow, pair_stats, put_stats, roc_stats
 
 FEATURES = ("dpct_mean", "dz_mean")
 
 
-def pair_features(before: object, after: object, pairs: Interactions, users: np.ndarray
-                  ) -> np.ndarray:
-    """`[len(users), 2]` FEATURES (mean drops) of each user's item set in `pairs`."""
-    d = pair_percentiles(before, pairs) - pair_percentiles(after, pairs)
-    dz = pair_z(before, pairs, users) - pair_z(after, pairs, users)
-    f = pd.DataFrame({"d": d, "z": dz}).groupby(pairs.user).mean()
+def pair_features(before: object, after: object, pairs: Interactions, users: np.ndarray,
+                  memo: PassMemo | None = None, tag: str = "pairs") -> np.ndarray:
+    """`[len(users), 2]` FEATURES (mean drops) of each user's item set in `pairs`.
+
+    Each model's (percentiles, z-scores) come from one pass (`pair_stats`), memoised under
+    `tag` (the name of `pairs`) in `memo`.
+    """
+    memo = memo_or_new(memo)
+
+    def stats(m: object) -> tuple[np.ndarray, np.ndarray]:
+        return memo.get(("umia", tag), m, lambda: pair_stats(m, pairs, users))
+
+    (pb, zb), (pa, za) = stats(before), stats(after)
+    f = pd.DataFrame({"d": pb - pa, "z": zb - za}).groupby(pairs.user).mean()
     return f.reindex(users).to_numpy(dtype=np.float64)
 
 
@@ -63,11 +71,12 @@ def _scores(clf: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _examples(before: object, after: object, deleted: Interactions, heldout: Interactions,
-              users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              users: np.ndarray, memo: PassMemo | None = None) -> tuple[np.ndarray, np.ndarray]:
+    memo = memo_or_new(memo)
     mem = deleted.subset(deleted.users_mask(users))
     non = heldout.subset(heldout.users_mask(users))
-    x = np.vstack([pair_features(before, after, mem, users),
-                   pair_features(before, after, non, users)])
+    x = np.vstack([pair_features(before, after, mem, users, memo, "deleted"),
+                   pair_features(before, after, non, users, memo, "heldout")])
     return x, np.r_[np.ones(len(users)), np.zeros(len(users))]
 
 
@@ -104,14 +113,16 @@ def train_unlearning_attack(shadow: object, shadow_users: np.ndarray, retain: In
 
 
 def unlearning_mia(attack: UnlearningAttack, original: object, afters: dict[str, object],
-                   forget: Interactions, holdout: Interactions) -> dict[str, float]:
+                   forget: Interactions, holdout: Interactions, memo: PassMemo | None = None
+                   ) -> dict[str, float]:
     """``umia_*`` AUC / TPR of deleted vs held-out item sets under (original, each model)."""
+    memo = memo_or_new(memo)
     users = np.intersect1d(np.unique(forget.user), np.unique(holdout.user))
     out: dict[str, float] = {"umia_shadow_auc": attack.shadow_auc}
     if len(users) < 2:
         return out
     for name, after in afters.items():
-        x, y = _examples(original, after, forget, holdout, users)
+        x, y = _examples(original, after, forget, holdout, users, memo)
         put_stats(out, "umia", name, roc_stats(y, _scores(attack.clf, x)))
     if "unlearned" in afters and "retrain" in afters:
         out["umia_auc_gap"] = out["umia_auc.unlearned"] - out["umia_auc.retrain"]
