@@ -42,7 +42,7 @@ from cure4rec.metrics.completeness import GroupDistances, completeness_metrics, 
 from cure4rec.metrics.difficulty import SCORES, difficulty, ratio_by_quantile
 from cure4rec.metrics.efficiency import Timing, latency_summary
 from cure4rec.metrics.memo import PassMemo, memo_or_new
-from cure4rec.metrics.mia import mio, run_mia, train_user_attack
+from cure4rec.metrics.mia import ShadowFit, fit_shadow, mio, run_mia, train_user_attack
 from cure4rec.metrics.ranking import MODES, RankingResult, evaluate_ranking
 from cure4rec.metrics.recovery import recovery_metrics
 from cure4rec.metrics.unlearning_mia import train_unlearning_attack, unlearning_mia
@@ -215,7 +215,8 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
                   stream_timings: Sequence[Timing] | None = None,
                   shard_of_user: np.ndarray | None = None,
                   cache: dict[Any, Any] | None = None,
-                  attack_template: object | None = None) -> CellResult:
+                  attack_template: object | None = None,
+                  shadow_fit: ShadowFit | None = None) -> CellResult:
     """All four aspects of one (method, split, model, seed) cell.
 
     `references` (N ≥ 3 independent seeds, trained on `fs.retain`) are what completeness is
@@ -223,7 +224,9 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
     data. `attack_template` (default `references[0]`) is the model whose architecture the
     attack shadows clone. `cache` (any dict, reused across the methods of one split) keeps
     the fitted attack shadows, which depend on the split, the template and the context
-    only: the metrics are identical with and without it.
+    only: the metrics are identical with and without it. `shadow_fit` fits the attack
+    shadows (default `cure4rec.metrics.mia.fit_shadow`; the runner's loads them from its
+    model cache when another worker or an earlier run fitted them).
     """
     cfg = config or EvaluatorConfig()
     need = 3 if cfg.completeness and cfg.calibrated else 2
@@ -276,7 +279,7 @@ def evaluate_cell(fs: Any, original: object, unlearned: object, references: Sequ
         template = references[0] if attack_template is None else attack_template
         with _phase(spent, "attacks"):
             metrics.update(_attacks(fs, original, unlearned, references, template, ctx, cfg,
-                                    cache, memo))
+                                    cache, memo, shadow_fit or fit_shadow))
     log.info("evaluated cell %s: %d metrics", getattr(fs, "split_id", "?"), len(metrics))
     return CellResult(metrics, info, spent)
 
@@ -441,29 +444,30 @@ def _strata(metrics: dict[str, float], gd: GroupDistances, original: object,
 
 
 def _shadows(fs: Any, template: object, ctx: RunContext, cfg: EvaluatorConfig,
-             cache: dict[Any, Any]) -> tuple[Any, Any]:
+             cache: dict[Any, Any], fit: ShadowFit = fit_shadow) -> tuple[Any, Any]:
     """The fitted user-level and unlearning attacks of this split (from `cache` if there)."""
     key = ("attacks", getattr(fs, "sha256", id(fs)), ctx.seed, ctx.path, cfg.mia_topk,
            cfg.svd_dim, cfg.shadow_epochs, cfg.unlearning_mia, id(template))
     if key not in cache:
         user = train_user_attack(template, fs.retain, fs.train, ctx, cfg.mia_topk,
-                                 cfg.svd_dim, cfg.shadow_epochs, fs.valid)
+                                 cfg.svd_dim, cfg.shadow_epochs, fs.valid, fit)
         unl = None
         if cfg.unlearning_mia:  # shadow users' test rows: never trained, not used to stop
             unl = train_unlearning_attack(user.shadow, user.shadow_users, fs.retain, fs.test,
                                           fs.valid, ctx, len(fs.request.users),
-                                          cfg.shadow_epochs)
+                                          cfg.shadow_epochs, fit)
         cache[key] = (user, unl)
     return cache[key]
 
 
 def _attacks(fs: Any, original: object, unlearned: object, references: Sequence[object],
              template: object, ctx: RunContext, cfg: EvaluatorConfig,
-             cache: dict[Any, Any], memo: PassMemo | None = None) -> dict[str, float]:
+             cache: dict[Any, Any], memo: PassMemo | None = None,
+             fit: ShadowFit = fit_shadow) -> dict[str, float]:
     forget = fs.request.forget
     holdout = fs.holdout_test.concat(fs.holdout_valid) if len(fs.holdout_valid) else fs.holdout_test
     mctx = ctx.child("mia")
-    user, unl = (_shadows(fs, template, mctx, cfg, cache) if cfg.mia_user_level
+    user, unl = (_shadows(fs, template, mctx, cfg, cache, fit) if cfg.mia_user_level
                  or cfg.unlearning_mia else (None, None))
     raw = run_mia(original, unlearned, references, fs.train, fs.retain, forget, holdout,
                   mctx, cfg.mia_topk, cfg.svd_dim, cfg.shadow_epochs, cfg.mia_user_level,

@@ -21,7 +21,7 @@ the attack that sees the original and the unlearned model: `cure4rec.metrics.unl
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,12 @@ def _fit_quiet(clf: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return clf.fit(x, y)
 
 
+#: how a shadow is fitted: (template, data, valid, ctx, epochs) -> fitted model; `fit_shadow`,
+#: or the runner's version that goes through its content-hash model cache
+ShadowFit = Callable[[object, Interactions, "Interactions | None", RunContext, "int | None"],
+                     object]
+
+
 def fit_shadow(template: object, data: Interactions, valid: Interactions | None,
                ctx: RunContext, epochs: int | None = None) -> object:
     """A fresh model like `template` fitted on `data`.
@@ -147,17 +153,20 @@ def fit_shadow(template: object, data: Interactions, valid: Interactions | None,
 
 def train_user_attack(template: object, retain: Interactions, vec_train: Interactions,
                       ctx: RunContext, k: int = 100, svd_dim: int = 64,
-                      shadow_epochs: int | None = None, valid: Interactions | None = None
-                      ) -> UserAttack:
-    """Fit a shadow model on half the retained users and train the MLP attacker on it."""
+                      shadow_epochs: int | None = None, valid: Interactions | None = None,
+                      fit: ShadowFit = fit_shadow) -> UserAttack:
+    """Fit a shadow model on half the retained users and train the MLP attacker on it.
+
+    `fit` fits the shadow (default `fit_shadow`; the same model from the runner's cache).
+    """
     users = retain.active_users()
     if len(users) < 8:
         raise ConfigError(f"the MIA shadow split needs ≥8 retained users, got {len(users)}")
     rng = ctx.child("mia-shadow-split").rng()
     perm = rng.permutation(users)
     members, non = np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:])
-    shadow = fit_shadow(template, retain.subset(retain.users_mask(members)), valid,
-                        ctx.child("mia-shadow-model"), shadow_epochs)
+    shadow = fit(template, retain.subset(retain.users_mask(members)), valid,
+                 ctx.child("mia-shadow-model"), shadow_epochs)
     vecs = item_vectors(vec_train, ctx.child("mia-svd"), svd_dim)
     x = np.vstack([user_features(shadow, retain, members, vecs, k),
                    user_features(shadow, retain, non, vecs, k)])

@@ -43,7 +43,7 @@ from sklearn.preprocessing import StandardScaler
 from cure4rec.context import RunContext
 from cure4rec.data.interactions import Interactions
 from cure4rec.metrics.memo import PassMemo, memo_or_new
-from cure4rec.metrics.mia import fit_shadow, pair_stats, put_stats, roc_stats
+from cure4rec.metrics.mia import ShadowFit, fit_shadow, pair_stats, put_stats, roc_stats
 
 FEATURES = ("dpct_mean", "dz_mean")
 
@@ -91,11 +91,12 @@ class UnlearningAttack:
 
 def train_unlearning_attack(shadow: object, shadow_users: np.ndarray, retain: Interactions,
                             heldout: Interactions, valid: Interactions | None,
-                            ctx: RunContext, n_deleted: int, epochs: int | None = None
-                            ) -> UnlearningAttack | None:
+                            ctx: RunContext, n_deleted: int, epochs: int | None = None,
+                            fit: ShadowFit = fit_shadow) -> UnlearningAttack | None:
     """Retrain the shadow without a seeded user subset and fit the attacker on the pair.
 
     `heldout` holds the shadow users' never-trained rows; None if < 8 of them have any.
+    `fit` fits the shadow retrain (default `fit_shadow`).
     """
     cand = np.intersect1d(shadow_users, np.unique(heldout.user))
     n = min(len(cand) // 2, max(n_deleted, 50))
@@ -103,8 +104,8 @@ def train_unlearning_attack(shadow: object, shadow_users: np.ndarray, retain: In
         return None
     gone = np.sort(ctx.child("umia-shadow-delete").rng().choice(cand, n, replace=False))
     shadow_train = retain.subset(retain.users_mask(shadow_users))
-    after = fit_shadow(shadow, shadow_train.subset(~shadow_train.users_mask(gone)), valid,
-                       ctx.child("umia-shadow-retrain"), epochs)
+    after = fit(shadow, shadow_train.subset(~shadow_train.users_mask(gone)), valid,
+                ctx.child("umia-shadow-retrain"), epochs)
     x, y = _examples(shadow, after, shadow_train, heldout, gone)
     hold = np.tile(ctx.child("umia-holdout").rng().random(n) < 0.25, 2)  # both sides of a user
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))

@@ -17,6 +17,10 @@ Learned states of methods that can store theirs (`learned_blob`: the sharded met
 sub-models, checkpoints, partition and aggregator) are cached the same way
 (`<hash>.learn.pt`, `cached_state`): the core / random / edge cells of one data split learn
 the same state from the same train and validation sets, and now learn it once.
+
+The evaluator's attack shadows (`cure4rec.metrics.mia.fit_shadow`: plain fits of the cell's
+model on data the forget split fixes) go through the same cache (`cached_shadow_fit`), so
+the workers of a run, and a resumed run, fit each shadow once instead of once per process.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from typing import Any
 import torch
 
 from cure4rec.config import config_hash
+from cure4rec.data.interactions import Interactions
 from cure4rec.metrics.efficiency import Timing, measure
+from cure4rec.metrics.mia import ShadowFit, fit_shadow
 from cure4rec.models.base import ModelSpec, Recommender
 from cure4rec.runner.records import temp_prefix
 
@@ -178,3 +184,27 @@ def _save_blob(path: Path, blob: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def cached_shadow_fit(cache_dir: str | os.PathLike[str] | None, model: dict[str, Any],
+                      seed: int, fairness: dict[str, Any], device: str = "cpu") -> ShadowFit:
+    """`fit_shadow` through the model cache, for shadows of the model `model` (name, config).
+
+    A shadow's key: its train and validation sets' content hashes, its context's seed and
+    path (which shadow of which cell seed), the epoch override, the model config, the cell
+    seed and regularisers. The template must be a `model` (the evaluator's template is the
+    group's first reference; the unlearning shadow's, the user-level shadow).
+    """
+    mspec = ModelSpec(model["name"], model["config"])
+
+    def fit(template: object, data: Interactions, valid: Interactions | None, ctx: Any,
+            epochs: int | None = None) -> object:
+        what = {"train": data.content_sha256(),
+                "valid": None if valid is None else valid.content_sha256(),
+                "seed": ctx.seed, "path": list(ctx.path), "epochs": epochs}
+        key = model_key("mia-shadow", config_hash(what, 24), model, seed, fairness, device)
+        return cached_model(cache_dir, key, mspec,
+                            lambda: fit_shadow(template, data, valid, ctx, epochs),  # type: ignore[arg-type, return-value]
+                            device)[0]
+
+    return fit

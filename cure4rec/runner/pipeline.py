@@ -20,7 +20,13 @@ from cure4rec.config import canonical_json
 from cure4rec.context import RunContext
 from cure4rec.metrics.efficiency import Timing, measure
 from cure4rec.models.base import ModelSpec, Recommender
-from cure4rec.runner.cache import ModelJob, cached_models, cached_state, model_key
+from cure4rec.runner.cache import (
+    ModelJob,
+    cached_models,
+    cached_shadow_fit,
+    cached_state,
+    model_key,
+)
 from cure4rec.runner.cells import CellSpec, spec_from_dict
 from cure4rec.runner.records import make_record
 
@@ -249,7 +255,9 @@ def _run_method(spec: CellSpec, fs: Any, ctx: RunContext, cfg: Any, original: Re
         cell = evaluate_cell(fs, state.model, model, refs_used, ctx.child("eval"), config=cfg,
                              learn_timing=state.timing, unlearn_timing=unlearn_t,
                              retrain_timing=retrain_t, stream_timings=stream_timings,
-                             shard_of_user=shard, cache=attack_cache, attack_template=refs[0])
+                             shard_of_user=shard, cache=attack_cache, attack_template=refs[0],
+                             shadow_fit=cached_shadow_fit(spec.cache_dir, spec.model, spec.seed,
+                                                          spec.fairness, spec.device))
     # Opt-in (evaluator.recovery): the functional shilling test, learned and unlearned anew.
     metrics = {**cell.metrics, **evaluate_recovery(method, mspec, fs, ctx.child("eval"), cfg)}
     timings = {**timings, "learn": state.timing.as_dict(), "unlearn": unlearn_t.as_dict(),
