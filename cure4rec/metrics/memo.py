@@ -12,14 +12,17 @@ forgotten users (ADM: 115,082 items per row). `PassMemo` computes each (what, mo
 - results of any other model (the unlearned one) live for this cell only.
 
 Every memoised function is deterministic in (model, input), so a metric is bit for bit the
-one computed without the memo (tested). An entry holds its model, so the model's `id` is not
-reused while the entry exists. A tag names the input (which pairs, which history, which
+one computed without the memo (tested). A shared entry holds a weak reference to its model:
+it never keeps a model alive (a sharded method's per-cell ensemble is hundreds of MB), and an
+entry whose model is gone is never read for a new object that got the same `id` (such
+entries are dropped when the next one is stored). A tag names the input (which pairs, which history, which
 attacker); the same tag must mean the same computation on the same split — the shared dict
 is one split's (`evaluate_cell`'s `cache`).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
@@ -36,13 +39,23 @@ class PassMemo:
         self._keep = {id(m) for m in keep}
 
     def get(self, tag: Hashable, model: object, compute: Callable[[], T]) -> T:
-        store = self.shared if id(model) in self._keep else self.local
         key = ("pass-memo", tag, id(model))
-        hit = store.get(key)
-        if hit is not None and hit[0] is model:
+        try:
+            ref = weakref.ref(model)
+        except TypeError:  # not weak-referenceable: this cell only
+            ref = None
+        if ref is None or id(model) not in self._keep:
+            if key not in self.local:  # the cell's own dict: its models outlive it
+                self.local[key] = compute()
+            return self.local[key]  # type: ignore[no-any-return]
+        hit = self.shared.get(key)
+        if hit is not None and hit[0]() is model:
             return hit[1]  # type: ignore[no-any-return]
         value = compute()
-        store[key] = (model, value)
+        for k in [k for k, v in self.shared.items()  # entries of models that are gone
+                  if isinstance(k, tuple) and k[:1] == ("pass-memo",) and v[0]() is None]:
+            del self.shared[k]
+        self.shared[key] = (ref, value)
         return value
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import torch
 
@@ -53,7 +56,10 @@ def test_pair_stats_is_the_two_separate_passes_bit_for_bit() -> None:
 
 
 def test_memo_computes_once_per_tag_and_model_and_shares_only_kept_models() -> None:
-    kept, other = object(), object()
+    class Model:
+        pass
+
+    kept, other = Model(), Model()
     shared: dict = {}
     memo = PassMemo(shared, keep=[kept])
     calls: list[str] = []
@@ -74,8 +80,30 @@ def test_memo_computes_once_per_tag_and_model_and_shares_only_kept_models() -> N
     assert later.get("a", other, lambda: compute("o2")) == "o2"
     # an entry whose model is gone is never read for a new object with the same id
     (key,) = [k for k in shared if k[1] == "b"]
-    shared[key] = (object(), "stale")
+
+    class Gone:
+        pass
+
+    dead = weakref.ref(Gone())  # collected at once: a dead reference
+    assert dead() is None
+    shared[key] = (dead, "stale")
     assert later.get("b", kept, lambda: compute("fresh")) == "fresh"
+
+
+def test_shared_entries_do_not_keep_their_models_alive() -> None:
+    class Model:
+        pass
+
+    shared: dict = {}
+    m = Model()
+    PassMemo(shared, keep=[m]).get("a", m, lambda: 1)
+    gone = weakref.ref(m)
+    del m
+    gc.collect()
+    assert gone() is None  # the cache held only a weak reference
+    n = Model()
+    PassMemo(shared, keep=[n]).get("a", n, lambda: 2)  # storing drops the dead entry
+    assert [v[1] for v in shared.values()] == [2]
 
 
 def test_pair_features_with_a_memo_match_without_and_score_each_model_once() -> None:
