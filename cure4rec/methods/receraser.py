@@ -15,7 +15,13 @@ from cure4rec.errors import ConfigError
 from cure4rec.methods.base import METHODS, MethodCard
 from cure4rec.methods.partition import balanced_kmeans
 from cure4rec.methods.retrain import MF_MODELS
-from cure4rec.methods.sharded import Partition, ShardConfig, ShardedMethod, ShardedRecommender
+from cure4rec.methods.sharded import (
+    OwnShard,
+    Partition,
+    ShardConfig,
+    ShardedMethod,
+    ShardedRecommender,
+)
 from cure4rec.models.base import Recommender
 
 
@@ -31,8 +37,15 @@ class AttentionAggregator:
 
     @classmethod
     def train(cls, models: list[Recommender], train: Interactions, ctx: RunContext,
-              epochs: int, lr: float, l2: float) -> AttentionAggregator:
-        """Fit transforms and attention with BPR, the sub-models frozen (no gradient)."""
+              epochs: int, lr: float, l2: float, batch: int | None = None
+              ) -> AttentionAggregator:
+        """Fit transforms and attention with BPR, the sub-models frozen (no gradient).
+
+        `batch=None`: one full-batch Adam step per epoch (every train pair, one sampled
+        negative each). `batch=N`: each epoch is a pass over the shuffled train pairs in
+        mini-batches of N, as RecEraser's public code trains its aggregator (`epoch_agg`
+        passes of `batch_size`); only the rows a mini-batch touches are aggregated.
+        """
         with torch.no_grad():
             # the aggregator is small (K x rows x d): trained and served on the CPU
             eu = torch.stack([m.user_embeddings().cpu() for m in models]).float()  # type: ignore[misc, union-attr]
@@ -56,15 +69,26 @@ class AttentionAggregator:
             w = torch.softmax((F.relu(t @ wa + ba) @ h).squeeze(-1), dim=0)
             return (w.unsqueeze(-1) * t).sum(0)
 
-        u, p = torch.tensor(train.user), torch.tensor(train.item)
-        for _ in range(epochs):
-            n = torch.randint(train.n_items, (len(u),), generator=g)
-            U, V = agg(eu, "u"), agg(ei, "i")
-            x = (U[u] * (V[p] - V[n])).sum(1)
+        def step(x: torch.Tensor) -> None:
             loss = -F.logsigmoid(x).mean() + l2 * (W.pow(2).sum() + B.pow(2).sum())
             opt.zero_grad()
             loss.backward()
             opt.step()
+
+        u, p = torch.tensor(train.user), torch.tensor(train.item)
+        for _ in range(epochs):
+            if batch is None:
+                n = torch.randint(train.n_items, (len(u),), generator=g)
+                U, V = agg(eu, "u"), agg(ei, "i")
+                step((U[u] * (V[p] - V[n])).sum(1))
+                continue
+            order = torch.randperm(len(u), generator=g)
+            for lo in range(0, len(u), batch):
+                rows = order[lo:lo + batch]
+                n = torch.randint(train.n_items, (len(rows),), generator=g)
+                ub, pb, nb = (agg(eu[:, u[rows]], "u"), agg(ei[:, p[rows]], "i"),
+                              agg(ei[:, n], "i"))
+                step((ub * (pb - nb)).sum(1))
         with torch.no_grad():
             return cls(agg(eu, "u"), agg(ei, "i"))
 
@@ -85,7 +109,11 @@ class RecEraser(ShardedMethod):
         reference="Chen et al., Recommendation Unlearning, WWW 2022 (arXiv 2201.06820)",
         models=MF_MODELS + ("lightgcn",), needs=("train", "embeddings"),
         notes="Nearest-first greedy with capacity ceil(1.2N/K) and centroid = mean over "
-              "axis 0; the public code's farthest-first sort and axis-less mean are bugs.")
+              "axis 0; the public code's farthest-first sort and axis-less mean are bugs. "
+              "Aggregator: agg_epochs full-batch Adam steps by default (agg_batch=None), far "
+              "fewer than the public code's agg_epochs mini-batch passes (agg_batch=N); "
+              "serve='own-shard' drops the aggregator, as CURE4Rec's released receraser "
+              "(docs/methods.md, 'RecEraser's aggregator').")
 
     @dataclass(frozen=True)
     class Config(ShardConfig):
@@ -96,11 +124,19 @@ class RecEraser(ShardedMethod):
         agg_epochs: int = 50
         agg_lr: float = 0.01
         agg_l2: float = 1e-5
+        #: None: `agg_epochs` full-batch steps (the committed leaderboard's RecEraser rows);
+        #: N: `agg_epochs` passes in mini-batches of N, as RecEraser's public code
+        agg_batch: int | None = None
+        #: "attention": the RecEraser paper's aggregator; "own-shard": each user served by
+        #: their shard's sub-model, no aggregator (CURE4Rec's released `receraser`)
+        serve: Literal["attention", "own-shard"] = "attention"
 
         def __post_init__(self) -> None:
             super().__post_init__()
             if self.iters < 1 or self.slack < 1.0:
                 raise ConfigError("receraser: iters >= 1 and slack >= 1 required")
+            if self.agg_batch is not None and self.agg_batch < 1:
+                raise ConfigError("receraser: agg_batch must be a positive integer or null")
 
     def _partition(self, train: Interactions, valid: Interactions | None,
                    ctx: RunContext) -> Partition:
@@ -116,6 +152,9 @@ class RecEraser(ShardedMethod):
         return Partition(c.partition, labels, c.shards)
 
     def _aggregate(self, models: list[Recommender], part: Partition, train: Interactions,
-                   ctx: RunContext) -> AttentionAggregator:
+                   ctx: RunContext) -> AttentionAggregator | OwnShard:
         c = self.config
-        return AttentionAggregator.train(models, train, ctx, c.agg_epochs, c.agg_lr, c.agg_l2)
+        if c.serve == "own-shard":
+            return OwnShard()
+        return AttentionAggregator.train(models, train, ctx, c.agg_epochs, c.agg_lr, c.agg_l2,
+                                         c.agg_batch)

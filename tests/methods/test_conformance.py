@@ -24,6 +24,18 @@ class TestRecEraserStrict(MethodConformance):
     config = {"shards": 3, "agg_epochs": 10, "strict": True}
 
 
+class TestRecEraserMiniBatchStrict(MethodConformance):
+    """The public code's aggregator training (mini-batch passes) keeps strict exactness."""
+
+    method, model, exact = "receraser", TOY_MODEL, True
+    config = {"shards": 3, "agg_epochs": 2, "agg_batch": 64, "strict": True}
+
+
+class TestRecEraserOwnShardStrict(MethodConformance):
+    method, model, exact = "receraser", TOY_MODEL, True
+    config = {"shards": 3, "serve": "own-shard", "strict": True}
+
+
 class TestUltraRE(MethodConformance):
     method, model, exact = "ultrare", TOY_MODEL, False
     config = {"shards": 3, "lr_steps": 50}
