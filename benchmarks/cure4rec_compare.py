@@ -88,6 +88,10 @@ def load(records: Path, dataset: str, model: str, seed: int) -> dict[tuple[str, 
             continue
         name = {"retrain": "references", "original": "original"}.get(r["kind"]) or \
             c["method"]["name"]
+        extra = {k: v for k, v in sorted(c["method"].get("config", {}).items())
+                 if k != "shards"}
+        if extra and r["kind"] == "method":  # a variant (e.g. receraser serve=own-shard)
+            name += " (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")"
         out[(c["forget"]["strategy"], name)] = r["metrics"]
     return out
 
@@ -119,13 +123,15 @@ def main() -> None:
             continue
         r20 = ref["utility.ndcg@20"]
         print(f"| {s} | retrain (references) | {r20:.4f} | – | – | 1 | 1 | – |")
-        for m in ("retrain", *METHODS):
-            pm = paper.get(m) if m != "retrain" else None
+        variants = sorted(k[1] for k in got if k[0] == s and " (" in k[1])
+        for m in ("retrain", *METHODS, *variants):
+            pm = paper.get(m.split(" (")[0]) if m != "retrain" else None
             base = paper["retrain"]
             if a.dataset == "adm-cure4rec" and m != "scif" and a.model in PAPER_ADM_63_RETRAIN:
                 base = PAPER_ADM_63_RETRAIN[a.model]
             theirs = pct(pm[si], base[si]) if pm else "–"
-            tspeed = (f"{ptime['retrain'][si] / ptime[m][si]:.1f}×" if m in ptime
+            pt = m.split(" (")[0]
+            tspeed = (f"{ptime['retrain'][si] / ptime[pt][si]:.1f}×" if pt in ptime
                       and m != "retrain" else "–")
             row = got.get((s, m))
             if row is None:
@@ -135,7 +141,8 @@ def main() -> None:
             n20 = row["utility.ndcg@20"]
             seq = row.get("efficiency.speedup_cpu_vs_retrain", float("nan"))
             par = row.get("efficiency.speedup_cpu_parallel_vs_retrain", float("nan"))
-            speed = f"{seq:.2f}×" + (f" ({par:.1f}× parallel)" if m in METHODS[:3] else "")
+            sharded = m.split(" (")[0] in METHODS[:3]
+            speed = f"{seq:.2f}×" + (f" ({par:.1f}× parallel)" if sharded else "")
             cal = row.get("completeness.calibrated", float("nan"))
             print(f"| {s} | {m} | {n20:.4f} | {pct(n20, r20)} | {theirs} | {speed} | "
                   f"{tspeed} | {cal:+.3f} |")
