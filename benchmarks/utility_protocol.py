@@ -130,6 +130,10 @@ def from_records(folder: Path, dataset: str = "ml-100k") -> None:
             continue
         c = r["cell"]
         name = "retrain-ref" if r["kind"] == "retrain" else c["method"]["name"]
+        extra = {k: v for k, v in sorted(c["method"].get("config", {}).items())
+                 if k != "shards"}
+        if extra and r["kind"] == "method":  # a variant (e.g. receraser serve=own-shard)
+            name += " (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")"
         ndcg[(c["model"]["name"], name, c["forget"]["strategy"], c["seed"])] = \
             r["metrics"]["utility.ndcg@20"]
     n = sum(r["dataset"]["name"] == dataset for r in recs)
@@ -137,8 +141,9 @@ def from_records(folder: Path, dataset: str = "ml-100k") -> None:
           "seed (the [retrain] reference of the same seed), mean [95% t-CI over seeds]")
     print("| model | method | set | n | suite loss [95% CI] | CURE4Rec | suite / paper |")
     print("|---|---|---|--:|---|--:|--:|")
+    variants = sorted({n for (_, n, _, _) in ndcg if " (" in n})
     for model in MODELS:
-        for name in ("retrain", *METHODS):
+        for name in ("retrain", *METHODS, *variants):
             for i, strategy in enumerate(STRATEGIES):
                 seeds = sorted(s for (m, n, st, s) in ndcg
                                if (m, n, st) == (model, name, strategy)
@@ -149,9 +154,9 @@ def from_records(folder: Path, dataset: str = "ml-100k") -> None:
                                  / ndcg[(model, "retrain-ref", strategy, s)] for s in seeds])
                 half = (float(stats.t.ppf(0.975, len(loss) - 1) * loss.std(ddof=1)
                               / math.sqrt(len(loss))) if len(loss) > 1 else math.nan)
-                pub = PAPER_NDCG[model]
-                paper = 1 - pub[name][i] / pub["retrain"][i] if name in pub else math.nan
-                ratio = loss.mean() / paper if name in pub and paper > 0 else math.nan
+                pub, base = PAPER_NDCG[model], name.split(" (")[0]
+                paper = 1 - pub[base][i] / pub["retrain"][i] if base in pub else math.nan
+                ratio = loss.mean() / paper if base in pub and paper > 0 else math.nan
                 ci = ("" if math.isnan(half)
                       else f" [{loss.mean() - half:.1%}, {loss.mean() + half:.1%}]")
                 print(f"| {model} | {name} | {strategy} | {len(loss)} | {loss.mean():.1%}{ci} | "
